@@ -1,0 +1,29 @@
+"""docqa: ask questions of your documents; every claim in the answer cites its exact passage.
+
+    import qa
+    service = qa.load()
+    reply = service.ask("Who bought Joyo.com?")
+    reply.answer, reply.citations, reply.supported
+"""
+
+from qa import offline
+
+offline.prepare()
+
+from qa.errors import ConfigError, DocumentError, IndexUnavailable, InvalidQuestion, QAError  # noqa: E402
+from qa.reply import REFUSAL, Citation, Delta, Reply, SourcePassage  # noqa: E402
+from qa.service import QAService  # noqa: E402
+from qa.settings import Settings, load_settings  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def load(**overrides: object) -> QAService:
+    """A ready service from settings (defaults < qa.toml < QA_* environment < these overrides)."""
+    return QAService.from_settings(load_settings(**overrides))
+
+
+__all__ = [
+    "REFUSAL", "Citation", "ConfigError", "Delta", "DocumentError", "IndexUnavailable", "InvalidQuestion",
+    "QAError", "QAService", "Reply", "Settings", "SourcePassage", "load", "load_settings",
+]

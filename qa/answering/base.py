@@ -1,0 +1,28 @@
+"""The interface every answer model implements, the offline default and LLM backends alike."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from qa.corpus import Corpus
+from qa.evidence import Evidence
+from qa.reply import Delta, Reply
+from qa.retrieval import Retrieval
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a model gets for one question: the question, the retrieval and the ranked evidence."""
+
+    question: str
+    retrieval: Retrieval
+    evidence: list[Evidence]
+    corpus: Corpus
+
+
+class AnswerModel(Protocol):
+    """Streams text deltas, then yields exactly one final Reply."""
+
+    name: str
+
+    def stream(self, context: Context) -> Iterator[Delta | Reply]: ...

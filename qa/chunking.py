@@ -1,0 +1,90 @@
+"""Documents -> chunks and sentences, each with exact character offsets into the document text.
+
+Chunks come from LlamaIndex's SentenceSplitter counting cl100k_base tokens (tiktoken, read from
+the cache that llama-index-core ships). Sentences are the unit of evidence: they are embedded
+one by one, and answers quote them.
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tiktoken
+from llama_index.core.node_parser import SentenceSplitter
+
+from qa.documents import Document
+from qa.text import sentence_spans
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: `document.text[start:end] == text`."""
+
+    id: str
+    source: str
+    position: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a document: `document.text[start:end] == text`."""
+
+    id: str
+    source: str
+    position: int
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=1)
+def cl100k() -> tiktoken.Encoding:
+    """The tokenizer chunk sizes are counted in (offline through TIKTOKEN_CACHE_DIR)."""
+    return tiktoken.get_encoding("cl100k_base")
+
+
+def record_id(content_hash: str, kind: str, position: int) -> str:
+    """Stable id from content and position: re-ingesting unchanged text yields the same ids."""
+    return f"{content_hash[:20]}-{kind}{position:05d}"
+
+
+class Chunker:
+    """Splits documents into chunks (for retrieval) and sentences (for evidence)."""
+
+    def __init__(self, chunk_size: int, chunk_overlap: int):
+        self._splitter = SentenceSplitter(
+            chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=cl100k().encode
+        )
+
+    def chunks(self, doc: Document) -> list[Chunk]:
+        """SentenceSplitter's chunks located in the text; each is an exact substring."""
+        chunks: list[Chunk] = []
+        cursor = 0
+        for piece in self._splitter.split_text(doc.text):
+            start = doc.text.find(piece, cursor)
+            if start < 0:
+                start = doc.text.find(piece)
+            if start < 0:
+                log.warning("%s: chunk %d not found verbatim; skipped", doc.source, len(chunks))
+                continue
+            end = start + len(piece)
+            chunks.append(
+                Chunk(record_id(doc.content_hash, "c", len(chunks)), doc.source, len(chunks), start, end, piece)
+            )
+            cursor = start + 1
+        return chunks
+
+    @staticmethod
+    def sentences(doc: Document) -> list[Sentence]:
+        """Every non-blank sentence of the document with its span."""
+        out: list[Sentence] = []
+        for span in sentence_spans(doc.text):
+            text = doc.text[span.start : span.end]
+            if text.strip():
+                out.append(Sentence(record_id(doc.content_hash, "s", len(out)), doc.source, len(out), span.start, span.end, text))
+        return out

@@ -1,0 +1,126 @@
+"""An in-memory snapshot of the committed index: chunk and sentence texts, BM25, term statistics.
+
+Chroma holds the vectors and answers the dense search; lexical search and sentence selection
+need every text at hand, so the service loads this snapshot once and reloads it after ingest.
+"""
+
+import bisect
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from qa.chunking import Chunk, Sentence
+from qa.store import DocumentRecord, Store
+from qa.text import terms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk with its document's headline and date, as shown to models and users."""
+
+    chunk: Chunk
+    title: str
+    date: str
+
+
+class Corpus:
+    """Committed documents, their chunks and sentences, and the lexical indexes over them."""
+
+    def __init__(self, documents: dict[str, DocumentRecord], chunks: list[Chunk],
+                 sentences: list[Sentence], sentence_vectors: np.ndarray):
+        self.documents = documents
+        self.passages = [Passage(c, documents[c.source].title, documents[c.source].date) for c in chunks]
+        self.sentences = sentences
+        self.sentence_vectors = sentence_vectors
+        self.sentence_index = {s.id: i for i, s in enumerate(sentences)}
+        self.sentence_terms = [set(terms(s.text)) for s in sentences]
+        self._by_source = _group_by_source(sentences)
+        self.chunks_of_sentence: list[list[int]] = [[] for _ in sentences]
+        for ci, passage in enumerate(self.passages):
+            for si in self.sentences_in(passage.chunk):
+                self.chunks_of_sentence[si].append(ci)
+        self._bm25 = _bm25([terms(c.text) for c in chunks])
+        self._idf = _idf(self.sentence_terms)
+        self._max_idf = math.log(1 + (len(sentences) + 0.5) / 0.5)
+
+    @classmethod
+    def load(cls, store: Store) -> "Corpus":
+        """Read the committed part of the store."""
+        documents = store.documents()
+        hashes = {d.content_hash for d in documents.values()}
+        chunks = [_chunk(i, t, m) for i, t, m in _rows(store.records("chunks", hashes))]
+        chunks.sort(key=lambda c: (c.source, c.position))
+        found = store.records("sentences", hashes, vectors=True)
+        sentences = [_sentence(i, t, m) for i, t, m in _rows(found)]
+        order = sorted(range(len(sentences)), key=lambda k: (sentences[k].source, sentences[k].position))
+        vectors = found["vectors"][order] if order else np.zeros((0, 0), dtype=np.float32)
+        log.info("corpus: %d documents, %d chunks, %d sentences", len(documents), len(chunks), len(sentences))
+        return cls(documents, chunks, [sentences[k] for k in order], vectors)
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query terms (zeros when nothing matches)."""
+        if self._bm25 is None or not query_terms:
+            return np.zeros(len(self.passages), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
+
+    def idf(self, term: str) -> float:
+        """Inverse sentence frequency; a term the corpus never uses gets the maximum."""
+        return self._idf.get(term, self._max_idf)
+
+    def sentences_in(self, chunk: Chunk) -> list[int]:
+        """Indexes of the sentences that overlap the chunk, in document order."""
+        starts, idxs = self._by_source.get(chunk.source, ([], []))
+        lo = max(0, bisect.bisect_right(starts, chunk.start) - 1)
+        hi = bisect.bisect_left(starts, chunk.end)
+        return [idxs[k] for k in range(lo, hi) if self.sentences[idxs[k]].end > chunk.start]
+
+    def neighbour(self, index: int, step: int) -> int | None:
+        """The sentence `step` places away in the same document, if any."""
+        other = index + step
+        if 0 <= other < len(self.sentences) and self.sentences[other].source == self.sentences[index].source:
+            return other
+        return None
+
+
+def _rows(records: dict) -> zip:
+    return zip(records["ids"], records["texts"], records["metadatas"])
+
+
+def _chunk(id_: str, text: str, meta: dict) -> Chunk:
+    return Chunk(id_, meta["source"], int(meta["position"]), int(meta["start"]), int(meta["end"]), text)
+
+
+def _sentence(id_: str, text: str, meta: dict) -> Sentence:
+    return Sentence(id_, meta["source"], int(meta["position"]), int(meta["start"]), int(meta["end"]), text)
+
+
+def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], list[int]]]:
+    groups: dict[str, tuple[list[int], list[int]]] = {}
+    for i, s in enumerate(sentences):
+        starts, idxs = groups.setdefault(s.source, ([], []))
+        starts.append(s.start)
+        idxs.append(i)
+    return groups
+
+
+def _bm25(tokenised: list[list[str]]) -> bm25s.BM25 | None:
+    if not any(tokenised):
+        return None
+    index = bm25s.BM25()
+    index.index([t or [""] for t in tokenised], show_progress=False)
+    return index
+
+
+def _idf(sentence_terms: list[set[str]]) -> dict[str, float]:
+    n = len(sentence_terms)
+    df = Counter(t for ts in sentence_terms for t in ts)
+    return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}

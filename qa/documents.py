@@ -1,0 +1,96 @@
+"""Files -> Documents: exact text as read, source path, headline, date and content hash.
+
+A document's optional metadata lives beside it in `<file>.meta.json` (`{"title": ..., "date": ...}`),
+so the document itself stays byte-for-byte what its author wrote and citation offsets can be checked
+against it with `Path(source).read_text(encoding="utf-8")`.
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import DocumentError
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md"})
+META_SUFFIX = ".meta.json"
+_TITLE_MAX = 200
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file's text and what we know about it."""
+
+    source: str
+    text: str
+    title: str
+    date: str
+    content_hash: str
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[DocumentError]]:
+    """Expand folders into their supported files (sorted); report paths that do not exist."""
+    found: list[Path] = []
+    missing: list[DocumentError] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and _supported(p)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            missing.append(DocumentError(f"{path}: no such file or folder"))
+    return found, missing
+
+
+def _supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".")
+
+
+def read_document(path: Path, max_bytes: int) -> Document:
+    """Read one file as UTF-8 text; raise DocumentError saying why it cannot be used."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise DocumentError(f"{path}: unsupported file type (supported: {kinds})")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(f"{path}: {size} bytes is over the limit of {max_bytes} (QA_MAX_FILE_BYTES)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if b"\x00" in raw:
+        raise DocumentError(f"{path}: looks binary (contains NUL bytes), not a text document")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8") from None
+    text = path.read_text(encoding="utf-8")  # the same newline handling the offset contract uses
+    if not text.strip():
+        raise DocumentError(f"{path}: empty document")
+    meta = _read_meta(path)
+    return Document(
+        source=str(path),
+        text=text,
+        title=str(meta.get("title") or _first_line(text) or path.stem)[:_TITLE_MAX],
+        date=str(meta.get("date") or ""),
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def _read_meta(path: Path) -> dict:
+    meta_path = path.with_name(path.name + META_SUFFIX)
+    if not meta_path.is_file():
+        return {}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable metadata %s: %s", meta_path, exc)
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

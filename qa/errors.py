@@ -1,0 +1,35 @@
+"""The error types every front end turns into a message: one hierarchy, one place."""
+
+
+class QAError(Exception):
+    """Base of every error the product raises on purpose; its message is meant for the user."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def user_message(self) -> str:
+        """One line for a person: what went wrong and, where known, what to do."""
+        text = str(self)
+        return f"{text} {self.hint}".strip() if self.hint else text
+
+
+class InvalidQuestion(QAError):
+    """The question cannot be asked: empty, too long, or not text."""
+
+
+class DocumentError(QAError):
+    """A document cannot be read: missing, not UTF-8, binary, too large or empty."""
+
+
+class IndexUnavailable(QAError):
+    """The index cannot be opened or read (corrupt, foreign, locked, server down)."""
+
+    hint = "Rebuild it with `qa ingest --rebuild`, or point QA_INDEX_DIR somewhere else."
+
+
+class ConfigError(QAError):
+    """A setting or config file is invalid."""

@@ -1,0 +1,121 @@
+"""Ingestion: files -> chunks and sentences -> vectors -> store, incrementally and crash-safely.
+
+Unchanged files (same content hash) are skipped; a changed file's records are replaced; files
+that disappeared from an ingested folder are removed. A file that cannot be read is reported
+and skipped; it never stops the others.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from qa.chunking import Chunk, Chunker, Sentence
+from qa.documents import Document, discover, read_document
+from qa.embedding import Embedder
+from qa.errors import DocumentError
+from qa.store import Store
+
+log = logging.getLogger(__name__)
+
+_EMBED_BATCH = 32
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did, for the CLI and the logs."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[DocumentError] = field(default_factory=list)
+    chunks: int = 0
+    sentences: int = 0
+    repaired: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.repaired)
+
+
+class Ingestor:
+    """Brings the store in line with a set of files and folders."""
+
+    def __init__(self, store: Store, embedder: Embedder, chunker: Chunker, max_file_bytes: int):
+        self._store = store
+        self._embedder = embedder
+        self._chunker = chunker
+        self._max_bytes = max_file_bytes
+
+    def run(self, paths: list[Path], progress: bool = False) -> IngestReport:
+        began = time.perf_counter()
+        report = IngestReport(repaired=self._store.repair())
+        files, report.errors = discover(paths)
+        committed = self._store.documents()
+        todo: list[Document] = []
+        for path in files:
+            try:
+                doc = read_document(path, self._max_bytes)
+            except DocumentError as exc:
+                report.errors.append(exc)
+                continue
+            known = committed.get(doc.source)
+            if known and known.content_hash == doc.content_hash:
+                report.unchanged.append(doc.source)
+            else:
+                todo.append(doc)
+                (report.updated if known else report.added).append(doc.source)
+        self._index(todo, report, progress)
+        self._prune(paths, files, committed, report)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _index(self, docs: list[Document], report: IngestReport, progress: bool) -> None:
+        split = [(d, self._chunker.chunks(d), self._chunker.sentences(d)) for d in docs]
+        total = sum(len(s) for _, _, s in split)
+        with tqdm(total=total, unit="sentence", desc="Embedding", disable=not progress or total == 0) as bar:
+            for doc, chunks, sentences in split:
+                vectors = self._embed(sentences, bar)
+                self._store.write(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
+                report.chunks += len(chunks)
+                report.sentences += len(sentences)
+                log.info("indexed %s: %d chunks, %d sentences", doc.source, len(chunks), len(sentences))
+
+    def _embed(self, sentences: list[Sentence], bar: tqdm) -> np.ndarray:
+        parts = []
+        for i in range(0, len(sentences), _EMBED_BATCH):
+            batch = [s.text for s in sentences[i:i + _EMBED_BATCH]]
+            parts.append(self._embedder.embed_passages(batch))
+            bar.update(len(batch))
+        return np.vstack(parts) if parts else np.zeros((0, self._embedder.dim), dtype=np.float32)
+
+    def _prune(self, paths: list[Path], files: list[Path], committed: dict, report: IngestReport) -> None:
+        """Forget documents of an ingested folder whose files are gone."""
+        present = {str(f) for f in files}
+        folders = [p for p in paths if p.is_dir()]
+        for source in committed:
+            gone = source not in present and not Path(source).exists()
+            if gone and any(_inside(source, folder) for folder in folders) and self._store.remove(source):
+                report.removed.append(source)
+
+
+def _inside(source: str, folder: Path) -> bool:
+    return Path(source).is_relative_to(folder)
+
+
+def chunk_vectors(chunks: list[Chunk], sentences: list[Sentence], vectors: np.ndarray) -> np.ndarray:
+    """A chunk's vector is the normalised mean of its sentences' vectors: no second model pass."""
+    out = np.zeros((len(chunks), vectors.shape[1] if vectors.size else 1), dtype=np.float32)
+    for n, chunk in enumerate(chunks):
+        inside = [k for k, s in enumerate(sentences) if s.end > chunk.start and s.start < chunk.end]
+        if inside:
+            mean = vectors[inside].mean(axis=0)
+            out[n] = mean / (np.linalg.norm(mean) or 1.0)
+        else:
+            out[n, 0] = 1.0
+    return out

@@ -1,0 +1,63 @@
+"""The one reply type every front end shares: Python API, CLI `--json`, web chat and HTTP API."""
+
+from dataclasses import asdict, dataclass, field
+
+REFUSAL = "I could not find this in the documents."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited passage: `Path(source).read_text(encoding="utf-8")[start:end] == text`."""
+
+    number: int
+    text: str
+    source: str
+    start: int
+    end: int
+    score: float
+    title: str = ""
+
+    def to_dict(self) -> dict:
+        """The stable JSON shape of a citation."""
+        return {"number": self.number, "text": self.text, "source": self.source,
+                "start": self.start, "end": self.end, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class SourcePassage:
+    """A retrieved passage that was looked at (shown beside refusals and as context)."""
+
+    text: str
+    source: str
+    start: int
+    end: int
+    score: float
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer whose every claim carries a citation `[n]`, or a refusal (`supported=False`)."""
+
+    answer: str
+    supported: bool
+    citations: list[Citation] = field(default_factory=list)
+    question: str = ""
+    search_query: str = ""
+    passages: list[SourcePassage] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The stable JSON shape: `{"answer", "supported", "citations": [...]}`."""
+        return {"answer": self.answer, "supported": self.supported,
+                "citations": [c.to_dict() for c in self.citations]}
+
+    def to_full_dict(self) -> dict:
+        """Everything, including the passages that were looked at."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of answer text, streamed before the final Reply."""
+
+    text: str

@@ -1,0 +1,131 @@
+"""QAService: the one facade the Python API, the CLI and the web chat share.
+
+It builds the parts from Settings (or takes them ready-made, so tests can swap any of them),
+builds the index on first use when it is empty, and turns a question into a Reply.
+"""
+
+import logging
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.answering import AnswerModel, Context, ExtractiveModel
+from qa.chunking import Chunker
+from qa.conversation import Message, condense, validate_history
+from qa.corpus import Corpus
+from qa.embedding import Embedder, build_embedder
+from qa.errors import InvalidQuestion
+from qa.evidence import EvidenceSelector
+from qa.ingestion import IngestReport, Ingestor
+from qa.reply import Delta, Reply
+from qa.retrieval import HybridRetriever
+from qa.settings import Settings
+from qa.store import DocumentRecord, Store, open_persistent_client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Engine:
+    """Everything that depends on one corpus snapshot; swapped whole after an ingest."""
+
+    corpus: Corpus
+    retriever: HybridRetriever
+    selector: EvidenceSelector
+
+
+class QAService:
+    """Ask questions of the indexed documents; ingest documents into the index."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, model: AnswerModel):
+        self.settings = settings
+        self._store = store
+        self._embedder = embedder
+        self._model = model
+        self._ingestor = Ingestor(store, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
+                                  settings.max_file_bytes)
+        self._engine: _Engine | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "QAService":
+        """The production wiring: persistent Chroma, the shipped embedder, the configured model."""
+        embedder = build_embedder(settings.embedder, settings.embed_threads)
+        client = open_persistent_client(settings.index_dir)
+        store = Store(client, settings.collection, embedder.name, embedder.dim)
+        model = ExtractiveModel(max_sentences=settings.max_answer_sentences)
+        return cls(settings, store, embedder, model)
+
+    def ingest(self, paths: Sequence[Path | str] | None = None, rebuild: bool = False,
+               progress: bool = False) -> IngestReport:
+        """Bring the index in line with `paths` (default: the configured documents)."""
+        targets = [Path(p) for p in (paths or self.settings.documents)]
+        with self._lock:
+            if rebuild:
+                self._store.drop()
+            report = self._ingestor.run(targets, progress=progress)
+            self._engine = None
+        for error in report.errors:
+            log.warning("%s", error)
+        return report
+
+    def documents(self) -> list[DocumentRecord]:
+        """The documents in the index, by source."""
+        return sorted(self._store.documents().values(), key=lambda d: d.source)
+
+    def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None) -> Reply:
+        """Answer with citations, or refuse when the documents do not hold the answer."""
+        final = None
+        for event in self.stream(question, history, top_k):
+            if isinstance(event, Reply):
+                final = event
+        assert final is not None, "answer models always end with a Reply"
+        return final
+
+    def stream(self, question: str, history: Sequence[Message] | None = None,
+               top_k: int | None = None) -> Iterator[Delta | Reply]:
+        """Text deltas as the answer is composed, then the final Reply."""
+        question = self.clean_question(question)
+        turns = validate_history(history)
+        if top_k is not None and not (1 <= int(top_k) <= 50):
+            raise InvalidQuestion("top_k must be between 1 and 50")
+        engine = self._ready()
+        retrieval = engine.retriever.retrieve(condense(question, turns), top_k)
+        context = Context(question, retrieval, engine.selector.rank(retrieval), engine.corpus)
+        yield from self._model.stream(context)
+
+    def clean_question(self, question: object) -> str:
+        """The question with control characters removed; InvalidQuestion if nothing is left."""
+        if not isinstance(question, str):
+            raise InvalidQuestion(f"The question must be text, not {type(question).__name__}.")
+        cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cf") else c for c in question)
+        cleaned = " ".join(cleaned.split())
+        if not cleaned:
+            raise InvalidQuestion("The question is empty.", hint="Type a question about the documents.")
+        limit = self.settings.max_question_chars
+        if len(cleaned) > limit:
+            raise InvalidQuestion(f"The question is {len(cleaned)} characters long; the limit is {limit}.",
+                                  hint="Shorten it, or raise QA_MAX_QUESTION_CHARS.")
+        return cleaned
+
+    def _ready(self) -> _Engine:
+        """The current engine, building the index first when it is empty."""
+        engine = self._engine
+        if engine is not None:
+            return engine
+        with self._lock:
+            if self._engine is None:
+                corpus = Corpus.load(self._store)
+                if not corpus.documents and self.settings.auto_ingest:
+                    log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.documents)))
+                    self._ingestor.run(list(self.settings.documents), progress=False)
+                    corpus = Corpus.load(self._store)
+                self._engine = self._build(corpus)
+            return self._engine
+
+    def _build(self, corpus: Corpus) -> _Engine:
+        s = self.settings
+        retriever = HybridRetriever(self._store, corpus, self._embedder, s.top_k, s.dense_candidates, s.dense_weight)
+        return _Engine(corpus, retriever, EvidenceSelector(corpus))

@@ -1,0 +1,98 @@
+"""One typed settings object: defaults < config file (TOML) < `QA_*` environment < arguments.
+
+The config file is `qa.toml` in the working directory, or the file named by `QA_CONFIG`.
+Every component receives the values it needs from here through its constructor.
+"""
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from qa.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "qa.toml"
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured, with the defaults that serve the bundled article."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid", validate_assignment=True)
+
+    config: Path | None = Field(None, description="TOML config file (default: ./qa.toml if present)")
+    documents: list[Path] = Field([Path("seeds")], description="Files or folders to ingest")
+    index_dir: Path = Field(Path("index"), description="Where the persistent Chroma store lives")
+    collection: str = Field("docqa", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}[a-zA-Z0-9]$")
+    auto_ingest: bool = Field(True, description="Build the index on first use when it is empty")
+
+    embedder: Literal["multilingual-e5-small"] = "multilingual-e5-small"
+    embed_threads: int = Field(2, ge=1, le=64)
+    chunk_size: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k tokens")
+    chunk_overlap: int = Field(16, ge=0, le=512)
+    max_file_bytes: int = Field(20_000_000, ge=1)
+
+    top_k: int = Field(5, ge=1, le=50, description="Chunks passed to the answer model")
+    dense_candidates: int = Field(64, ge=1, le=1000, description="Sentences fetched from Chroma")
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the hybrid score")
+
+    llm: Literal["extractive"] = "extractive"
+    max_answer_sentences: int = Field(2, ge=1, le=5)
+    support_threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+    max_question_chars: int = Field(2000, ge=10, le=100_000)
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info: Any) -> int:
+        size = info.data.get("chunk_size", 128)
+        if value >= size:
+            raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments beat the environment, which beats the config file, which beats defaults."""
+        config_file = _config_file(init_settings, env_settings)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def _config_file(*sources: PydanticBaseSettingsSource) -> Path | None:
+    """The config file named by an argument or QA_CONFIG, else ./qa.toml when it exists."""
+    for source in sources:
+        named = source().get("config")
+        if named:
+            path = Path(named)
+            if not path.is_file():
+                raise ConfigError(f"Config file not found: {path}")
+            return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation failures into one readable ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings: {problems}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"Invalid config file: {exc}") from None

@@ -1,0 +1,199 @@
+"""The Chroma store: three collections per corpus (documents, chunks, sentences).
+
+Writes are ordered so that a reader never sees half a document: a document's chunks and
+sentences are written first, then its document record (the commit), then records of its older
+version are deleted. Readers only trust chunks and sentences whose hash matches a committed
+document record, so a crash at any point leaves an index that the next ingest repairs.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.chunking import Chunk, Sentence
+from qa.documents import Document
+from qa.errors import IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+_KINDS = ("documents", "chunks", "sentences")
+_MARKER = "chroma.sqlite3"
+_IGNORED = {".gitkeep", ".gitignore", "README.md"}
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the index knows of one committed document."""
+
+    source: str
+    content_hash: str
+    title: str
+    date: str
+    chunks: int
+    sentences: int
+    ingested_at: float
+
+
+def open_persistent_client(path: Path) -> Any:
+    """A Chroma PersistentClient at `path`, telemetry off; refuses a folder that is not an index."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    if path.exists() and not path.is_dir():
+        raise IndexUnavailable(f"Index path {path} is a file, not a folder.")
+    if path.is_dir():
+        foreign = [p.name for p in path.iterdir() if p.name not in _IGNORED]
+        if foreign and not (path / _MARKER).exists():
+            raise IndexUnavailable(
+                f"{path} holds files that are not a docqa index ({', '.join(sorted(foreign)[:3])}); "
+                "nothing was changed.",
+                hint="Point QA_INDEX_DIR at an empty or existing index folder.",
+            )
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+    except Exception as exc:  # chromadb raises many types for a damaged store
+        raise IndexUnavailable(f"Cannot open the index at {path}: {_short(exc)}") from None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+class Store:
+    """One corpus in Chroma; vectors come from our embedder, never from a Chroma default."""
+
+    def __init__(self, client: Any, name: str, embedder_name: str, dim: int):
+        self._client = client
+        self._name = name
+        self._embedder_name = embedder_name
+        self._dim = dim
+        self._cols = {kind: self._collection(kind) for kind in _KINDS}
+
+    def _collection(self, kind: str) -> Any:
+        meta = {"hnsw:space": "cosine", "embedder": self._embedder_name, "dim": self._dim}
+        try:
+            col = self._client.get_or_create_collection(
+                f"{self._name}-{kind}", metadata=meta, embedding_function=None
+            )
+        except Exception as exc:
+            raise IndexUnavailable(f"Cannot open collection {self._name}-{kind}: {_short(exc)}") from None
+        found = (col.metadata or {}).get("embedder")
+        if found and found != self._embedder_name:
+            raise IndexUnavailable(
+                f"The index was built with the embedder {found!r}, not {self._embedder_name!r}."
+            )
+        return col
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise IndexUnavailable(f"Index {what} failed: {_short(exc)}") from None
+
+    def documents(self) -> dict[str, DocumentRecord]:
+        """Committed documents by source."""
+        got = self._call("read", self._cols["documents"].get, include=["metadatas"])
+        records = [_document_record(m) for m in got["metadatas"] or []]
+        return {r.source: r for r in records}
+
+    def write(self, doc: Document, chunks: list[Chunk], chunk_vecs: np.ndarray,
+              sentences: list[Sentence], sentence_vecs: np.ndarray) -> None:
+        """Add a document's records, commit it, then drop its previous version's records."""
+        base = {"source": doc.source, "doc_hash": doc.content_hash}
+        self._upsert("chunks", [c.id for c in chunks], chunk_vecs, [c.text for c in chunks],
+                     [{**base, "position": c.position, "start": c.start, "end": c.end} for c in chunks])
+        self._upsert("sentences", [s.id for s in sentences], sentence_vecs, [s.text for s in sentences],
+                     [{**base, "position": s.position, "start": s.start, "end": s.end} for s in sentences])
+        record = {**base, "title": doc.title, "date": doc.date, "chunks": len(chunks),
+                  "sentences": len(sentences), "ingested_at": time.time()}
+        self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.title], [record])
+        self._delete_stale(doc.source, keep_hash=doc.content_hash)
+
+    def remove(self, source: str) -> bool:
+        """Uncommit a document first, then delete its records; False if it was not indexed."""
+        if source not in self.documents():
+            return False
+        self._call("delete", self._cols["documents"].delete, ids=[_doc_id(source)])
+        self._delete_stale(source, keep_hash=None)
+        return True
+
+    def repair(self) -> int:
+        """Delete chunk and sentence records no committed document owns (left by a crash)."""
+        committed = {r.source: r.content_hash for r in self.documents().values()}
+        removed = 0
+        for kind in ("chunks", "sentences"):
+            got = self._call("read", self._cols[kind].get, include=["metadatas"])
+            orphans = [i for i, m in zip(got["ids"], got["metadatas"] or [])
+                       if committed.get(m.get("source")) != m.get("doc_hash")]
+            if orphans:
+                self._call("delete", self._cols[kind].delete, ids=orphans)
+                removed += len(orphans)
+        return removed
+
+    def records(self, kind: str, hashes: set[str], vectors: bool = False) -> dict[str, Any]:
+        """All chunk or sentence records (text, metadata, optionally vectors) of committed documents."""
+        include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
+        got = self._call("read", self._cols[kind].get, include=include)
+        keep = [i for i, m in enumerate(got["metadatas"] or []) if m.get("doc_hash") in hashes]
+        found = {
+            "ids": [got["ids"][i] for i in keep],
+            "texts": [got["documents"][i] for i in keep],
+            "metadatas": [got["metadatas"][i] for i in keep],
+        }
+        if vectors:
+            found["vectors"] = np.asarray([got["embeddings"][i] for i in keep], dtype=np.float32)
+        return found
+
+    def nearest_sentences(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The `n` sentences closest to `vector` as (id, cosine similarity)."""
+        total = self._call("count", self._cols["sentences"].count)
+        if total == 0:
+            return []
+        got = self._call("query", self._cols["sentences"].query, query_embeddings=[vector.tolist()],
+                         n_results=min(n, total), include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    def drop(self) -> None:
+        """Delete this corpus's collections (for a rebuild)."""
+        for kind in _KINDS:
+            try:
+                self._client.delete_collection(f"{self._name}-{kind}")
+            except Exception as exc:
+                log.debug("delete %s-%s: %s", self._name, kind, exc)
+        self._cols = {kind: self._collection(kind) for kind in _KINDS}
+
+    def _upsert(self, kind: str, ids: list[str], vecs: np.ndarray, texts: list[str], metas: list[dict]) -> None:
+        batch = max(1, int(self._call("limits", self._client.get_max_batch_size)))
+        for i in range(0, len(ids), batch):
+            self._call("write", self._cols[kind].upsert, ids=ids[i:i + batch],
+                       embeddings=np.asarray(vecs[i:i + batch], dtype=np.float32),
+                       documents=texts[i:i + batch], metadatas=metas[i:i + batch])
+
+    def _delete_stale(self, source: str, keep_hash: str | None) -> None:
+        for kind in ("chunks", "sentences"):
+            where: dict[str, Any] = {"source": source}
+            if keep_hash is not None:
+                where = {"$and": [{"source": source}, {"doc_hash": {"$ne": keep_hash}}]}
+            self._call("delete", self._cols[kind].delete, where=where)
+
+    def _marker_vector(self, n: int) -> np.ndarray:
+        vecs = np.zeros((n, self._dim), dtype=np.float32)
+        vecs[:, 0] = 1.0
+        return vecs
+
+
+def _doc_id(source: str) -> str:
+    return f"doc:{source}"
+
+
+def _document_record(meta: dict) -> DocumentRecord:
+    return DocumentRecord(
+        source=str(meta["source"]), content_hash=str(meta["doc_hash"]), title=str(meta.get("title", "")),
+        date=str(meta.get("date", "")), chunks=int(meta.get("chunks", 0)),
+        sentences=int(meta.get("sentences", 0)), ingested_at=float(meta.get("ingested_at", 0.0)),
+    )
