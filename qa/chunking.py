@@ -32,7 +32,11 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence of a document: `document.text[start:end] == text`."""
+    """A sentence of a document: `document.text[start:end] == text`.
+
+    `paragraph` counts the line breaks before it; `lead` is the text between the previous
+    sentence and this one, so that a run of sentences can be quoted exactly.
+    """
 
     id: str
     source: str
@@ -40,6 +44,8 @@ class Sentence:
     start: int
     end: int
     text: str
+    paragraph: int = 0
+    lead: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -83,8 +89,14 @@ class Chunker:
     def sentences(doc: Document) -> list[Sentence]:
         """Every non-blank sentence of the document with its span."""
         out: list[Sentence] = []
+        previous_end = 0
         for span in sentence_spans(doc.text):
             text = doc.text[span.start : span.end]
-            if text.strip():
-                out.append(Sentence(record_id(doc.content_hash, "s", len(out)), doc.source, len(out), span.start, span.end, text))
+            if not text.strip():
+                continue
+            lead = doc.text[previous_end : span.start]
+            paragraph = (out[-1].paragraph if out else doc.text.count("\n", 0, previous_end)) + lead.count("\n")
+            out.append(Sentence(record_id(doc.content_hash, "s", len(out)), doc.source, len(out),
+                                span.start, span.end, text, paragraph, lead))
+            previous_end = span.end
         return out

@@ -7,6 +7,7 @@ need every text at hand, so the service loads this snapshot once and reloads it 
 import bisect
 import logging
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from qa.store import DocumentRecord, Store
 from qa.text import terms
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Corpus:
         for ci, passage in enumerate(self.passages):
             for si in self.sentences_in(passage.chunk):
                 self.chunks_of_sentence[si].append(ci)
+        self.units = _units(sentences)
         self._bm25 = _bm25([terms(c.text) for c in chunks])
         self._idf = _idf(self.sentence_terms)
         self._max_idf = math.log(1 + (len(sentences) + 0.5) / 0.5)
@@ -83,12 +86,55 @@ class Corpus:
         hi = bisect.bisect_left(starts, chunk.end)
         return [idxs[k] for k in range(lo, hi) if self.sentences[idxs[k]].end > chunk.start]
 
-    def neighbour(self, index: int, step: int) -> int | None:
-        """The sentence `step` places away in the same document, if any."""
-        other = index + step
-        if 0 <= other < len(self.sentences) and self.sentences[other].source == self.sentences[index].source:
-            return other
-        return None
+    def knows(self, term: str) -> bool:
+        """Does any sentence use this term (or a longer word it starts)?"""
+        if term in self._idf:
+            return True
+        return len(term) >= 4 and any(t.startswith(term) for t in self._idf)
+
+    def paragraph_text(self, index: int) -> str:
+        """The text of the paragraph (line) that holds a sentence."""
+        lo = hi = index
+        while lo > 0 and _same_line(self.sentences[lo - 1], self.sentences[lo]):
+            lo -= 1
+        while hi + 1 < len(self.sentences) and _same_line(self.sentences[hi], self.sentences[hi + 1]):
+            hi += 1
+        return self.span_text(lo, hi)
+
+    def span_text(self, first: int, last: int) -> str:
+        """The exact document text from sentence `first` through sentence `last` (same document)."""
+        parts = [self.sentences[first].text]
+        parts += [self.sentences[k].lead + self.sentences[k].text for k in range(first + 1, last + 1)]
+        return "".join(parts)
+
+
+_REFERRING = re.compile(
+    r"^[\"'“]?(he|she|it|they|this|that|these|those|his|her|its|their|such|the former|the latter|"
+    r"at that time|then)\b",
+    re.IGNORECASE,
+)
+_MAX_UNIT = 3
+
+
+def _same_line(a: Sentence, b: Sentence) -> bool:
+    return a.source == b.source and a.paragraph == b.paragraph and a.position + 1 == b.position
+
+
+def _units(sentences: list[Sentence]) -> list[tuple[int, int]]:
+    """For each sentence, the run of sentences it belongs to: a sentence opening with a pronoun
+    ("He hopes...") continues the one before it, so the two are quoted and judged together."""
+    units: list[tuple[int, int]] = []
+    first = 0
+    for i, s in enumerate(sentences):
+        continues = i > 0 and _same_line(sentences[i - 1], s) and bool(_REFERRING.match(s.text.strip()))
+        if not continues or i - first >= _MAX_UNIT:
+            first = i
+        units.append((first, i))
+    last = list(range(len(sentences)))
+    for i in range(len(sentences) - 1, -1, -1):
+        if i + 1 < len(sentences) and units[i + 1][0] == units[i][0]:
+            last[i] = last[i + 1]
+    return [(units[i][0], last[i]) for i in range(len(sentences))]
 
 
 def _rows(records: dict) -> zip:
@@ -100,7 +146,8 @@ def _chunk(id_: str, text: str, meta: dict) -> Chunk:
 
 
 def _sentence(id_: str, text: str, meta: dict) -> Sentence:
-    return Sentence(id_, meta["source"], int(meta["position"]), int(meta["start"]), int(meta["end"]), text)
+    return Sentence(id_, meta["source"], int(meta["position"]), int(meta["start"]), int(meta["end"]), text,
+                    int(meta.get("paragraph", 0)), str(meta.get("lead", "")))
 
 
 def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], list[int]]]:

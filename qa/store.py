@@ -108,7 +108,8 @@ class Store:
         self._upsert("chunks", [c.id for c in chunks], chunk_vecs, [c.text for c in chunks],
                      [{**base, "position": c.position, "start": c.start, "end": c.end} for c in chunks])
         self._upsert("sentences", [s.id for s in sentences], sentence_vecs, [s.text for s in sentences],
-                     [{**base, "position": s.position, "start": s.start, "end": s.end} for s in sentences])
+                     [{**base, "position": s.position, "start": s.start, "end": s.end,
+                      "paragraph": s.paragraph, "lead": s.lead} for s in sentences])
         record = {**base, "title": doc.title, "date": doc.date, "chunks": len(chunks),
                   "sentences": len(sentences), "ingested_at": time.time()}
         self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.title], [record])

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from qa.corpus import Corpus
-from qa.evidence import Evidence
+from qa.evidence import Ranking
 from qa.reply import Delta, Reply
 from qa.retrieval import Retrieval
 
@@ -16,7 +16,7 @@ class Context:
 
     question: str
     retrieval: Retrieval
-    evidence: list[Evidence]
+    ranking: Ranking
     corpus: Corpus
 
 

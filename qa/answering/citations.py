@@ -9,16 +9,18 @@ class CitationList:
 
     def __init__(self, corpus: Corpus):
         self._corpus = corpus
-        self._numbers: dict[int, int] = {}
+        self._numbers: dict[tuple[int, int], int] = {}
         self.citations: list[Citation] = []
 
-    def cite(self, sentence: int, score: float) -> int:
-        """The number of this sentence's citation, creating it on first use."""
-        if sentence in self._numbers:
-            return self._numbers[sentence]
-        s = self._corpus.sentences[sentence]
+    def cite(self, first: int, last: int, score: float) -> int:
+        """The number of the citation of sentences first..last, creating it on first use."""
+        if (first, last) in self._numbers:
+            return self._numbers[(first, last)]
+        head, tail = self._corpus.sentences[first], self._corpus.sentences[last]
         number = len(self.citations) + 1
-        title = self._corpus.documents[s.source].title if s.source in self._corpus.documents else ""
-        self.citations.append(Citation(number, s.text, s.source, s.start, s.end, score, title))
-        self._numbers[sentence] = number
+        record = self._corpus.documents.get(head.source)
+        text = self._corpus.span_text(first, last)
+        self.citations.append(Citation(number, text, head.source, head.start, tail.end, score,
+                                       record.title if record else ""))
+        self._numbers[(first, last)] = number
         return number

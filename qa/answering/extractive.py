@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 from qa.answering.base import Context
 from qa.answering.citations import CitationList
-from qa.evidence import Evidence
+from qa.evidence import Evidence, Ranking
 from qa.reply import REFUSAL, Delta, Reply, SourcePassage
-from qa.text import is_mostly_non_latin
 
 
 @dataclass(frozen=True)
@@ -25,13 +24,16 @@ class SupportRule:
     """
 
     min_dense: float = 0.80
-    min_coverage: float = 0.45
+    min_coverage: float = 0.25
     min_dense_non_latin: float = 0.80
 
-    def supports(self, question: str, best: Evidence) -> bool:
-        if not best.type_ok:
+    def supports(self, ranking: Ranking) -> bool:
+        if not ranking.evidence or ranking.unknown_attribute:
             return False
-        if is_mostly_non_latin(question):
+        best = ranking.evidence[0]
+        if not best.fits:
+            return False
+        if ranking.need.non_latin:
             return best.dense >= self.min_dense_non_latin
         return best.dense >= self.min_dense and best.coverage >= self.min_coverage
 
@@ -54,9 +56,9 @@ class ExtractiveModel:
             return
         cites = CitationList(context.corpus)
         parts = []
-        for e in sorted(chosen, key=lambda e: e.sentence):
-            number = cites.cite(e.sentence, e.score)
-            part = f"{context.corpus.sentences[e.sentence].text.strip()} [{number}]"
+        for e in sorted(chosen, key=lambda e: e.first):
+            number = cites.cite(e.first, e.last, e.score)
+            part = with_marker(context.corpus.span_text(e.first, e.last).strip(), number)
             yield Delta(part if not parts else " " + part)
             parts.append(part)
         yield Reply(" ".join(parts), True, cites.citations, context.question,
@@ -64,16 +66,24 @@ class ExtractiveModel:
 
     def choose(self, context: Context) -> list[Evidence]:
         """The best sentence, plus runners-up that score nearly as well; [] when unsupported."""
-        if not context.evidence or not self._rule.supports(context.question, context.evidence[0]):
+        ranking = context.ranking
+        if not self._rule.supports(ranking):
             return []
-        best = context.evidence[0]
+        best = ranking.evidence[0]
         chosen = [best]
-        for e in context.evidence[1:]:
+        for e in ranking.evidence[1:]:
             if len(chosen) >= self._max_sentences:
                 break
-            if e.type_ok and e.score >= self._second_ratio * best.score:
+            if e.fits and e.score >= self._second_ratio * best.score:
                 chosen.append(e)
         return chosen
+
+
+def with_marker(text: str, number: int) -> str:
+    """Put `[n]` before a closing full stop ("... mark [1]."), else after the text."""
+    if text.endswith(".") and not text.endswith(".."):
+        return f"{text[:-1]} [{number}]."
+    return f"{text} [{number}]"
 
 
 def looked_at(context: Context) -> list[SourcePassage]:

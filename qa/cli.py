@@ -1,0 +1,163 @@
+"""The `qa` command: a thin adapter over QAService. Errors become one line and exit code 2."""
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import qa
+from qa.errors import QAError
+from qa.evaluation import THRESHOLDS, evaluate, load_cases
+from qa.reply import Delta, Reply
+from qa.service import QAService
+
+EXIT_USAGE = 2
+EXIT_BELOW_THRESHOLD = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except QAError as exc:
+        print(f"qa: error: {exc.user_message()}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _service(args: argparse.Namespace) -> QAService:
+    overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection}.items() if v}
+    return qa.load(**overrides)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    service = _service(args)
+    report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty())
+    print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+          f"removed {len(report.removed)}: {report.chunks} chunks, {report.sentences} sentences "
+          f"in {report.seconds:.1f} s")
+    for error in report.errors:
+        print(f"qa: error: {error.user_message()}", file=sys.stderr)
+    return EXIT_USAGE if report.errors else 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    reply = _service(args).ask(" ".join(args.question), top_k=args.top_k)
+    print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2) if args.json else format_reply(reply))
+    return 0
+
+
+def format_reply(reply: Reply) -> str:
+    """The answer, then one line per citation: source, offsets and the quoted passage."""
+    lines = [reply.answer]
+    for c in reply.citations:
+        quote = c.text if len(c.text) <= 160 else c.text[:157] + "..."
+        lines.append(f"  [{c.number}] {c.source}, chars {c.start}-{c.end}: \"{quote}\"")
+    return "\n".join(lines)
+
+
+def _chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:
+    service = _service(args)
+    history: list[dict[str, str]] = []
+    print("Ask about the documents. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
+    while True:
+        try:
+            question = read("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        if question == "/clear":
+            history.clear()
+            continue
+        try:
+            reply = _stream_to_terminal(service, question, history)
+        except QAError as exc:
+            print(f"qa: {exc.user_message()}")
+            continue
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.answer}]
+
+
+def _stream_to_terminal(service: QAService, question: str, history: list[dict[str, str]]) -> Reply:
+    final = None
+    print("qa> ", end="", flush=True)
+    for event in service.stream(question, history=history):
+        if isinstance(event, Delta):
+            print(event.text, end="", flush=True)
+        else:
+            final = event
+    print()
+    for line in format_reply(final).splitlines()[1:]:
+        print(line)
+    return final
+
+
+def _eval(args: argparse.Namespace) -> int:
+    report = evaluate(_service(args), load_cases(Path(args.file)))
+    if args.json:
+        print(json.dumps({"metrics": report.metrics, "by_kind": report.by_kind,
+                          "failures": [o.case.id for o in report.failures()]}, indent=2))
+    else:
+        print(_table(report))
+    return 0 if report.passed() else EXIT_BELOW_THRESHOLD
+
+
+def _table(report) -> str:
+    keys = ["cases", "answer_accuracy", "citation_precision", "evidence_hit@k", "refusal_accuracy", "latency_p50_ms"]
+    rows = [["all"] + [report.metrics[k] for k in keys]]
+    rows += [[kind] + [m[k] for k in keys] for kind, m in report.by_kind.items()]
+    out = ["kind".ljust(14) + "".join(k.rjust(20) for k in keys)]
+    out += [str(r[0]).ljust(14) + "".join(f"{v:20.3f}" if isinstance(v, float) else str(v).rjust(20) for v in r[1:])
+            for r in rows]
+    out.append("thresholds: " + ", ".join(f"{k} >= {v}" for k, v in THRESHOLDS.items()))
+    out += [f"FAIL {o.case.id}: {o.case.question} -> {o.reply.answer[:120]}" for o in report.failures()]
+    out.append("PASSED" if report.passed() else "BELOW THRESHOLDS")
+    return "\n".join(out)
+
+
+def _docs(args: argparse.Namespace) -> int:
+    for d in _service(args).documents():
+        print(f"{d.source}\t{d.chunks} chunks\t{d.content_hash[:12]}\t{d.title[:60]}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Ask questions of your documents, with citations.")
+    parser.add_argument("--index-dir", type=Path, help="index folder (default: index/, or QA_INDEX_DIR)")
+    parser.add_argument("--collection", help="collection name (default: docqa)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--version", action="version", version=f"docqa {qa.__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="index files and folders (default: seeds/)")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--rebuild", action="store_true", help="drop the collection and index from scratch")
+    p.set_defaults(run=_ingest)
+
+    p = sub.add_parser("ask", help="ask one question")
+    p.add_argument("question", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the reply as JSON")
+    p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50)")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("chat", help="chat in the terminal; follow-up questions understand the conversation")
+    p.set_defaults(run=_chat)
+
+    p = sub.add_parser("eval", help="run a golden-answer file and check the thresholds")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_eval)
+
+    p = sub.add_parser("docs", help="list the indexed documents")
+    p.set_defaults(run=_docs)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The golden-answer suite, through the public API, with the thresholds the product promises."""
+
+from pathlib import Path
+
+import pytest
+
+from qa.evaluation import THRESHOLDS, evaluate, load_cases
+
+GOLDEN = Path("tests/golden/article.jsonl")
+
+
+@pytest.fixture(scope="module")
+def report(service):
+    return evaluate(service, load_cases(GOLDEN))
+
+
+def test_golden_set_is_big_and_varied():
+    cases = load_cases(GOLDEN)
+    kinds = [c.kind for c in cases]
+    assert len(cases) >= 40
+    assert kinds.count("chinese") >= 3
+    assert kinds.count("unanswerable") >= 5
+    assert kinds.count("followup") >= 3 and all(c.history for c in cases if c.kind == "followup")
+
+
+def test_thresholds(report):
+    m = report.metrics
+    lines = [f"{k}: {v:.3f}" for k, v in m.items()]
+    lines += [f"  {kind}: accuracy {v['answer_accuracy']:.2f}" for kind, v in report.by_kind.items()]
+    lines += [f"FAIL {o.case.id}: {o.case.question} -> {o.reply.answer}" for o in report.failures()]
+    print("\n".join(lines))
+    assert m["answer_accuracy"] >= THRESHOLDS["answer_accuracy"], lines
+    assert m["citation_precision"] >= THRESHOLDS["citation_precision"], lines
+    assert m["refusal_accuracy"] == 1.0, lines
+
+
+def test_every_citation_quotes_its_source_exactly(report):
+    for o in report.outcomes:
+        for c in o.reply.citations:
+            assert Path(c.source).read_text(encoding="utf-8")[c.start:c.end] == c.text, o.case.id
+
+
+def test_citation_numbers_follow_first_use(report):
+    for o in report.outcomes:
+        numbers = [c.number for c in o.reply.citations]
+        assert numbers == list(range(1, len(numbers) + 1))
+        for n in numbers:
+            assert f"[{n}]" in o.reply.answer
+        assert all(f"[{n}]" not in o.reply.answer for n in range(len(numbers) + 1, len(numbers) + 5))
+
+
+def test_refusals_carry_no_citations(report):
+    for o in report.outcomes:
+        if not o.reply.supported:
+            assert o.reply.citations == [] and "could not find" in o.reply.answer
