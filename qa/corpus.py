@@ -92,14 +92,18 @@ class Corpus:
             return True
         return len(term) >= 4 and any(t.startswith(term) for t in self._idf)
 
-    def paragraph_text(self, index: int) -> str:
-        """The text of the paragraph (line) that holds a sentence."""
+    def context_text(self, index: int) -> str:
+        """The paragraph holding a sentence and the paragraph before it: where "he" is named."""
         lo = hi = index
         while lo > 0 and _same_line(self.sentences[lo - 1], self.sentences[lo]):
             lo -= 1
+        if lo > 0 and self.sentences[lo - 1].source == self.sentences[lo].source:
+            lo -= 1
+            while lo > 0 and _same_line(self.sentences[lo - 1], self.sentences[lo]):
+                lo -= 1
         while hi + 1 < len(self.sentences) and _same_line(self.sentences[hi], self.sentences[hi + 1]):
             hi += 1
-        return self.span_text(lo, hi)
+        return " ".join(self.sentences[k].text for k in range(lo, hi + 1))
 
     def span_text(self, first: int, last: int) -> str:
         """The exact document text from sentence `first` through sentence `last` (same document)."""

@@ -22,8 +22,8 @@ class Weights:
     """How the signals mix; chosen on the dev golden set (see README)."""
 
     dense: float = 0.45
-    coverage: float = 0.40
-    chunk: float = 0.15
+    coverage: float = 0.30
+    chunk: float = 0.25
     unfit: float = 0.30
     follow_up_context: float = 0.5
 
@@ -89,13 +89,14 @@ class EvidenceSelector:
             w = self._weights.follow_up_context
             sims = (1 - w) * sims + w * (c.sentence_vectors @ retrieval.search_vector)
         focus_terms = terms(focus)
+        search_terms = terms(retrieval.query.search)
         found = []
         for (first, last), rank in units.items():
             text = c.span_text(first, last)
             unit_terms = set().union(*(c.sentence_terms[k] for k in range(first, last + 1)))
-            fits = satisfies(text, need) and names_present(c.paragraph_text(first), names)
-            found.append((first, last, rank, float(sims[first:last + 1].max()),
-                          coverage(focus_terms, unit_terms, c), fits))
+            fits = satisfies(text, need) and names_present(c.context_text(first), names)
+            cover = max(coverage(focus_terms, unit_terms, c), coverage(search_terms, unit_terms, c))
+            found.append((first, last, rank, float(sims[first:last + 1].max()), cover, fits))
         return Ranking(need, self._score(found, retrieval), unknown)
 
     def _score(self, found: list[tuple], retrieval: Retrieval) -> list[Evidence]:

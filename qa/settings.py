@@ -42,8 +42,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the hybrid score")
 
     llm: Literal["extractive"] = "extractive"
-    max_answer_sentences: int = Field(2, ge=1, le=5)
-    support_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    max_answer_sentences: int = Field(1, ge=1, le=5)
 
     max_question_chars: int = Field(2000, ge=10, le=100_000)
 
