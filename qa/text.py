@@ -29,6 +29,13 @@ QUESTION_WORDS = frozenset(
 )
 
 
+# Verbs that name the same event from either side ("who bought it?" / "it was sold to Amazon").
+# Stems map to one term so that lexical matching sees them as the same word.
+_SAME_EVENT = {stem: "buy" for stem in ("buy", "bought", "purchas", "acquir", "sell", "sold")} | {
+    stem: "wear" for stem in ("wear", "wore", "worn", "dress")
+}
+
+
 @dataclass(frozen=True)
 class Span:
     """A half-open character range [start, end) of a text."""
@@ -98,7 +105,7 @@ def terms(text: str) -> list[str]:
     """Stemmed content terms for lexical search: stop words and question words removed."""
     stop = stopwords()
     kept = [w for w in words(text) if w and w not in stop]
-    return _stemmer().stemWords(kept)
+    return [_SAME_EVENT.get(t, t) for t in _stemmer().stemWords(kept)]
 
 
 def is_mostly_non_latin(text: str) -> bool:

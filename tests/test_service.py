@@ -1,0 +1,88 @@
+"""The public API contract: load/ask/stream, reply fields, follow-ups and bad questions."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.reply import REFUSAL
+
+
+def test_example_question_is_answered_with_an_exact_citation(service):
+    reply = service.ask("When did Xiaomi's market value pass HK$1 trillion?", history=[])
+    assert reply.supported
+    assert "February 4" in reply.answer and "[1]" in reply.answer
+    c = reply.citations[0]
+    assert (c.number, c.source) == (1, "seeds/lei-jun-xiaomi.txt")
+    assert "HK$1 trillion mark" in c.text
+    assert Path(c.source).read_text(encoding="utf-8")[c.start:c.end] == c.text
+    assert 0 < c.score
+
+
+def test_unanswerable_question_is_refused(service):
+    reply = service.ask("What was Xiaomi's revenue in 2023?")
+    assert (reply.answer, reply.supported, reply.citations) == (REFUSAL, False, [])
+    assert reply.passages, "a refusal still shows the closest passages it looked at"
+
+
+def test_follow_up_uses_the_conversation(service):
+    history = [{"role": "user", "content": "Who founded Joyo.com?"},
+               {"role": "assistant", "content": "Lei Jun founded Joyo.com in 2000 [1]."}]
+    reply = service.ask("And who ended up buying it?", history=history)
+    assert reply.supported and "Amazon" in reply.answer
+    assert "Joyo.com" in reply.search_query
+
+
+def test_stream_yields_deltas_then_the_reply(service):
+    events = list(service.stream("Who bought Joyo.com?"))
+    *deltas, final = events
+    assert deltas and all(isinstance(d, qa.Delta) for d in deltas)
+    assert isinstance(final, qa.Reply)
+    assert "".join(d.text for d in deltas) == final.answer
+
+
+def test_json_shape_is_stable(service):
+    data = json.loads(json.dumps(service.ask("Who bought Joyo.com?").to_dict()))
+    assert set(data) == {"answer", "supported", "citations"}
+    assert set(data["citations"][0]) == {"number", "text", "source", "start", "end", "score"}
+
+
+def test_chinese_question_finds_the_english_passage(service):
+    reply = service.ask("小米的市值是哪一天突破一万亿港元的？")
+    assert reply.supported and "February 4" in reply.answer
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", "\x00\x01\x02", None, 42])
+def test_empty_or_non_text_questions_are_invalid(service, question):
+    with pytest.raises(qa.InvalidQuestion):
+        service.ask(question)
+
+
+def test_over_long_question_is_invalid(service):
+    with pytest.raises(qa.InvalidQuestion, match="limit is 2000"):
+        service.ask("why " * 600)
+
+
+def test_control_characters_are_removed_not_fatal(service):
+    reply = service.ask("Who\x07 bought\x1b Joyo.com?\u200b")
+    assert reply.question == "Who bought Joyo.com?" and "Amazon" in reply.answer
+
+
+@pytest.mark.parametrize("question", ["Qui a acheté Joyo.com ?", "¿Quién compró Joyo.com?", "🙂🙂🙂", "ジョーヨーを買ったのは誰？",
+                                      "'; DROP TABLE documents; --", "<script>alert(1)</script>"])
+def test_odd_questions_do_not_crash(service, question):
+    reply = service.ask(question)
+    assert isinstance(reply.answer, str) and reply.answer
+
+
+@pytest.mark.parametrize("history", ["not a list", [{"role": "robot", "content": "x"}], [{"role": "user"}]])
+def test_bad_history_is_invalid(service, history):
+    with pytest.raises(qa.InvalidQuestion):
+        service.ask("Who bought Joyo.com?", history=history)
+
+
+def test_top_k_is_bounded(service):
+    assert len(service.ask("Who bought Joyo.com?", top_k=2).passages) == 2
+    with pytest.raises(qa.InvalidQuestion):
+        service.ask("Who bought Joyo.com?", top_k=0)
