@@ -4,14 +4,15 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import qa
-from qa.errors import QAError
+from qa.errors import IndexUnavailable, QAError
 from qa.evaluation import THRESHOLDS, evaluate, load_cases
 from qa.reply import Delta, Reply
 from qa.service import QAService
+from qa.settings import load_settings
+from qa.store import set_aside
 
 EXIT_USAGE = 2
 EXIT_BELOW_THRESHOLD = 1
@@ -36,7 +37,14 @@ def _service(args: argparse.Namespace) -> QAService:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    service = _service(args)
+    try:
+        service = _service(args)
+    except IndexUnavailable:
+        index = args.index_dir or load_settings().index_dir
+        if not (args.rebuild and (index / "chroma.sqlite3").exists()):
+            raise
+        print(f"The index at {index} cannot be read; moved it to {set_aside(index)} and rebuilding.")
+        service = _service(args)
     report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty())
     print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
           f"removed {len(report.removed)}: {report.chunks} chunks, {report.sentences} sentences "
@@ -61,13 +69,13 @@ def format_reply(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def _chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:
+def _chat(args: argparse.Namespace) -> int:
     service = _service(args)
     history: list[dict[str, str]] = []
     print("Ask about the documents. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
     while True:
         try:
-            question = read("you> ").strip()
+            question = input("you> ").strip()
         except EOFError:
             print()
             return 0

@@ -59,6 +59,17 @@ def open_persistent_client(path: Path) -> Any:
         raise IndexUnavailable(f"Cannot open the index at {path}: {_short(exc)}") from None
 
 
+def set_aside(path: Path) -> Path:
+    """Move a damaged index out of the way (never delete it) so a rebuild can start clean."""
+    from chromadb.api.client import SharedSystemClient
+
+    target = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.rename(target)
+    SharedSystemClient.clear_system_cache()  # Chroma caches the failed client by path
+    log.warning("moved the unreadable index %s to %s", path, target)
+    return target
+
+
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__

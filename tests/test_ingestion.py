@@ -1,0 +1,115 @@
+"""Incremental, crash-safe ingestion and clear errors for files that cannot be used."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import qa
+
+SEED = Path("seeds/lei-jun-xiaomi.txt")
+
+
+@pytest.fixture
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "article.txt")
+    (folder / "notes.md").write_text("# Notes\n\nThe meeting room is on the fourth floor. It seats twelve people.\n",
+                                     encoding="utf-8")
+    return folder
+
+
+def _counts(svc):
+    store = svc._store
+    return {kind: store._cols[kind].count() for kind in ("documents", "chunks", "sentences")}
+
+
+def test_reingest_unchanged_changes_nothing(make_service, docs):
+    svc = make_service(docs)
+    first = svc.ingest()
+    assert sorted(first.added) == sorted([str(docs / "article.txt"), str(docs / "notes.md")])
+    before = _counts(svc)
+    second = svc.ingest()
+    assert second.added == [] and second.updated == [] and len(second.unchanged) == 2
+    assert _counts(svc) == before
+
+
+def test_changed_document_is_replaced_not_duplicated(make_service, docs):
+    svc = make_service(docs)
+    svc.ingest()
+    note = docs / "notes.md"
+    note.write_text("# Notes\n\nThe meeting room moved to the ninth floor. It now seats forty people.\n",
+                    encoding="utf-8")
+    report = svc.ingest()
+    assert report.updated == [str(note)]
+    reply = svc.ask("Which floor is the meeting room on?")
+    assert "ninth floor" in reply.answer
+    sentences = svc._store.records("sentences", {d.content_hash for d in svc._store.documents().values()})
+    assert not any("fourth floor" in t for t in sentences["texts"])
+    assert _counts(svc)["documents"] == 2
+
+
+def test_deleted_file_is_forgotten(make_service, docs):
+    svc = make_service(docs)
+    svc.ingest()
+    (docs / "notes.md").unlink()
+    report = svc.ingest()
+    assert report.removed == [str(docs / "notes.md")]
+    assert [d.source for d in svc.documents()] == [str(docs / "article.txt")]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not valid UTF-8"),
+    ("binary.txt", b"\x00\x01\x02\x03binary", "looks binary"),
+    ("empty.md", b"   \n", "empty document"),
+])
+def test_bad_files_are_reported_and_the_rest_is_indexed(make_service, docs, name, content, message):
+    (docs / name).write_bytes(content)
+    svc = make_service(docs)
+    report = svc.ingest()
+    assert len(report.errors) == 1 and message in str(report.errors[0])
+    assert isinstance(report.errors[0], qa.DocumentError)
+    assert len(report.added) == 2
+    assert svc.ask("Who bought Joyo.com?").supported
+
+
+def test_huge_file_is_refused(make_service, docs):
+    (docs / "huge.txt").write_text("word " * 5000, encoding="utf-8")
+    report = make_service(docs, max_file_bytes=10_000).ingest()
+    assert any("over the limit" in str(e) for e in report.errors)
+
+
+def test_index_builds_itself_on_first_use(make_service, docs):
+    svc = make_service(docs)
+    assert svc.ask("Who bought Joyo.com?").supported
+    assert len(svc.documents()) == 2
+
+
+def test_half_written_document_is_invisible_and_repaired(make_service, docs):
+    """A crash between writing a document's records and committing it must not show or linger."""
+    svc = make_service(docs)
+    svc.ingest()
+    store = svc._store
+    doc = qa.documents.read_document(docs / "notes.md", 10**6)
+    orphan = qa.documents.Document(doc.source, doc.text.replace("fourth", "seventh"), doc.title, "", "f" * 64)
+    from qa.ingestion import chunk_vectors
+    chunks, sentences = svc._ingestor._chunker.chunks(orphan), svc._ingestor._chunker.sentences(orphan)
+    vectors = svc._embedder.embed_passages([s.text for s in sentences])
+    store._upsert("sentences", [s.id for s in sentences], vectors, [s.text for s in sentences],
+                  [{"source": s.source, "doc_hash": orphan.content_hash, "position": s.position,
+                    "start": s.start, "end": s.end} for s in sentences])
+    store._upsert("chunks", [c.id for c in chunks], chunk_vectors(chunks, sentences, vectors),
+                  [c.text for c in chunks], [{"source": c.source, "doc_hash": orphan.content_hash,
+                                              "position": c.position, "start": c.start, "end": c.end}
+                                             for c in chunks])
+    fresh = make_service(docs)
+    assert "seventh" not in fresh.ask("Which floor is the meeting room on?").answer
+    assert fresh.ingest().repaired == len(chunks) + len(sentences)
+
+
+def test_rebuild_starts_from_scratch(make_service, docs):
+    svc = make_service(docs)
+    svc.ingest()
+    report = svc.ingest(rebuild=True)
+    assert len(report.added) == 2 and _counts(svc)["documents"] == 2
