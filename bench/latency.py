@@ -1,0 +1,58 @@
+"""Query latency on the bundled article: warm `service.ask` p50/p95, against the floor of one
+query embedding measured in the same run, plus the cold wall time of `qa ask` in a new process.
+
+    python bench/latency.py [--rounds 5]
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import qa
+from qa.evaluation import load_cases
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    index = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    service = qa.load(index_dir=index)
+    began = time.perf_counter()
+    report = service.ingest()
+    ingest_s = time.perf_counter() - began
+    cases = load_cases(Path("tests/golden/article.jsonl"))
+    service.ask(cases[0].question)
+    asks, embeds = [], []
+    for _ in range(args.rounds):
+        for case in cases:
+            t = time.perf_counter()
+            service.ask(case.question, history=case.history)
+            asks.append(1000 * (time.perf_counter() - t))
+            t = time.perf_counter()
+            service._embedder.embed_queries([case.question])
+            embeds.append(1000 * (time.perf_counter() - t))
+    colds = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "qa.cli", "--index-dir", str(index), "ask", "Who bought Joyo.com?"],
+                       check=True, capture_output=True)
+        colds.append(time.perf_counter() - t)
+    p50, p95, e50 = statistics.median(asks), percentile(asks, 0.95), statistics.median(embeds)
+    print(f"ingest article: {ingest_s:.2f} s ({report.chunks} chunks, {report.sentences} sentences)")
+    print(f"warm ask over {len(asks)} questions: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(f"floor, one query embedding: p50 {e50:.1f} ms; ask/embedding ratio {p50 / e50:.2f}x")
+    print(f"cold `qa ask` wall time (median of 3): {statistics.median(colds):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
