@@ -38,10 +38,6 @@ class IngestReport:
     repaired: int = 0
     seconds: float = 0.0
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.repaired)
-
 
 class Ingestor:
     """Brings the store in line with a set of files and folders."""

@@ -1,6 +1,6 @@
 """The one reply type every front end shares: Python API, CLI `--json`, web chat and HTTP API."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 REFUSAL = "I could not find this in the documents."
 
@@ -50,10 +50,6 @@ class Reply:
         """The stable JSON shape: `{"answer", "supported", "citations": [...]}`."""
         return {"answer": self.answer, "supported": self.supported,
                 "citations": [c.to_dict() for c in self.citations]}
-
-    def to_full_dict(self) -> dict:
-        """Everything, including the passages that were looked at."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

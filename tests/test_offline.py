@@ -9,6 +9,7 @@ from pytest_socket import SocketBlockedError, SocketConnectBlockedError
 import qa  # noqa: F401  (importing qa sets the offline environment)
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_outside_network_is_blocked_for_the_whole_suite():
     with pytest.raises((SocketBlockedError, SocketConnectBlockedError)):
         socket.create_connection(("192.0.2.1", 80), timeout=1)
