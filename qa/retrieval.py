@@ -2,7 +2,8 @@
 
 Dense search runs over sentence vectors: a chunk's dense score is its best sentence's similarity,
 so a long chunk is never diluted by its other sentences. Both score lists are min-max normalised
-and mixed with `dense_weight` (weighted fusion beat reciprocal rank fusion here; see README).
+and mixed with `dense_weight`, or fused by reciprocal rank (`fusion="rrf"`); bench/fusion.py
+measures both (README).
 """
 
 from dataclasses import dataclass
@@ -46,13 +47,14 @@ class HybridRetriever:
     """Dense + BM25 over one corpus snapshot."""
 
     def __init__(self, store: Store, corpus: Corpus, embedder: Embedder,
-                 top_k: int, dense_candidates: int, dense_weight: float):
+                 top_k: int, dense_candidates: int, dense_weight: float, fusion: str = "weighted"):
         self._store = store
         self._corpus = corpus
         self._embedder = embedder
         self.top_k = top_k
         self._candidates = dense_candidates
         self._dense_weight = dense_weight
+        self._fusion = fusion
 
     def retrieve(self, query: Query, top_k: int | None = None) -> Retrieval:
         k = top_k or self.top_k
@@ -62,7 +64,10 @@ class HybridRetriever:
         similarity = self._dense_sentences(search_vec)
         dense = self._chunk_dense(similarity)
         lexical = self._corpus.bm25_scores(terms(query.search))
-        fused = self._dense_weight * _minmax(dense) + (1 - self._dense_weight) * _minmax(lexical)
+        if self._fusion == "rrf":
+            fused = _minmax(_rrf(dense) + _rrf(lexical))
+        else:
+            fused = self._dense_weight * _minmax(dense) + (1 - self._dense_weight) * _minmax(lexical)
         order = np.argsort(-fused, kind="stable")[:k]
         ranked = [RankedPassage(self._corpus.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]))
                   for i in order]
@@ -83,6 +88,13 @@ class HybridRetriever:
             for chunk in self._corpus.chunks_of_sentence[sentence]:
                 scores[chunk] = max(scores[chunk], sim)
         return scores
+
+
+def _rrf(scores: np.ndarray, k: int = 60) -> np.ndarray:
+    """Reciprocal-rank contribution of each item: 1 / (k + rank)."""
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return 1.0 / (k + ranks)
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

@@ -127,5 +127,6 @@ class QAService:
 
     def _build(self, corpus: Corpus) -> _Engine:
         s = self.settings
-        retriever = HybridRetriever(self._store, corpus, self._embedder, s.top_k, s.dense_candidates, s.dense_weight)
+        retriever = HybridRetriever(self._store, corpus, self._embedder, s.top_k, s.dense_candidates,
+                                    s.dense_weight, s.fusion)
         return _Engine(corpus, retriever, EvidenceSelector(corpus))

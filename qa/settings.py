@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Chunks passed to the answer model")
     dense_candidates: int = Field(64, ge=1, le=1000, description="Sentences fetched from Chroma")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the hybrid score")
+    fusion: Literal["weighted", "rrf"] = Field("weighted", description="How dense and BM25 ranks combine")
 
     llm: Literal["extractive"] = "extractive"
     max_answer_sentences: int = Field(1, ge=1, le=5)
