@@ -51,6 +51,7 @@ class Corpus:
         self._bm25 = _bm25([terms(c.text) for c in chunks])
         self._idf = _idf(self.sentence_terms)
         self._max_idf = math.log(1 + (len(sentences) + 0.5) / 0.5)
+        self._vocabulary = sorted(self._idf)
 
     @classmethod
     def load(cls, store: Store) -> "Corpus":
@@ -90,7 +91,10 @@ class Corpus:
         """Does any sentence use this term (or a longer word it starts)?"""
         if term in self._idf:
             return True
-        return len(term) >= 4 and any(t.startswith(term) for t in self._idf)
+        if len(term) < 4:
+            return False
+        at = bisect.bisect_left(self._vocabulary, term)
+        return at < len(self._vocabulary) and self._vocabulary[at].startswith(term)
 
     def context_text(self, index: int) -> str:
         """The paragraph holding a sentence and the paragraph before it: where "he" is named."""

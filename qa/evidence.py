@@ -84,10 +84,7 @@ class EvidenceSelector:
         if not units:
             return Ranking(need, [], unknown)
         c = self._corpus
-        sims = c.sentence_vectors @ retrieval.focus_vector
-        if retrieval.query.search != focus:
-            w = self._weights.follow_up_context
-            sims = (1 - w) * sims + w * (c.sentence_vectors @ retrieval.search_vector)
+        sims = self._similarities(units, retrieval)
         focus_terms = terms(focus)
         search_terms = terms(retrieval.query.search)
         found = []
@@ -96,8 +93,18 @@ class EvidenceSelector:
             unit_terms = set().union(*(c.sentence_terms[k] for k in range(first, last + 1)))
             fits = satisfies(text, need) and names_present(c.context_text(first), names)
             cover = max(coverage(focus_terms, unit_terms, c), coverage(search_terms, unit_terms, c))
-            found.append((first, last, rank, float(sims[first:last + 1].max()), cover, fits))
+            found.append((first, last, rank, max(sims[k] for k in range(first, last + 1)), cover, fits))
         return Ranking(need, self._score(found, retrieval), unknown)
+
+    def _similarities(self, units: dict[tuple[int, int], int], retrieval: Retrieval) -> dict[int, float]:
+        """Dense similarity of the candidate sentences only; follow-ups mix in the condensed query."""
+        ids = sorted({k for first, last in units for k in range(first, last + 1)})
+        vectors = self._corpus.sentence_vectors[ids]
+        sims = vectors @ retrieval.focus_vector
+        if retrieval.query.search != retrieval.query.focus:
+            w = self._weights.follow_up_context
+            sims = (1 - w) * sims + w * (vectors @ retrieval.search_vector)
+        return dict(zip(ids, sims.tolist()))
 
     def _score(self, found: list[tuple], retrieval: Retrieval) -> list[Evidence]:
         w = self._weights

@@ -76,7 +76,8 @@ class HybridRetriever:
     def _dense_sentences(self, vector: np.ndarray) -> dict[int, float]:
         """Similarity of the nearest sentences, keyed by corpus sentence index."""
         index = self._corpus.sentence_index
-        return {index[sid]: sim for sid, sim in self._store.nearest_sentences(vector, self._candidates)
+        return {index[sid]: sim for sid, sim in self._store.nearest_sentences(
+            vector, min(self._candidates, len(self._corpus.sentences)))
                 if sid in index}
 
     def _chunk_dense(self, similarity: dict[int, float]) -> np.ndarray:

@@ -162,12 +162,14 @@ class Store:
         return found
 
     def nearest_sentences(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The `n` sentences closest to `vector` as (id, cosine similarity)."""
-        total = self._call("count", self._cols["sentences"].count)
-        if total == 0:
+        """The `n` sentences closest to `vector` as (id, cosine similarity).
+
+        `n` must not exceed the number of stored sentences; callers bound it by their snapshot.
+        """
+        if n <= 0:
             return []
         got = self._call("query", self._cols["sentences"].query, query_embeddings=[vector.tolist()],
-                         n_results=min(n, total), include=["distances"])
+                         n_results=n, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def drop(self) -> None:
