@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import qa
@@ -130,15 +131,37 @@ def _table(report) -> str:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    for d in _service(args).documents():
-        print(f"{d.source}\t{d.chunks} chunks\t{d.content_hash[:12]}\t{d.title[:60]}")
+    service = _service(args)
+    if args.text:
+        text = service.document_text(args.text)
+        if text is None:
+            raise QAError(f"{args.text} is not in the index.", hint="`qa docs` lists the indexed sources.")
+        print(text)
+        return 0
+    documents = service.documents()
+    for d in documents:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.ingested_at))
+        print(f"{d.source}\t{d.chunks} chunks\t{d.sentences} sentences\tsha256:{d.content_hash[:12]}\t"
+              f"{when}\t{d.title[:60]}")
+    print(f"{len(documents)} documents in collection {service.settings.collection}", file=sys.stderr)
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    service = _service(args)
+    missing = [source for source in args.sources if not service.remove(source)]
+    for source in args.sources:
+        print(f"{'not indexed' if source in missing else 'removed'}: {source}")
+    if missing:
+        raise QAError(f"{len(missing)} of {len(args.sources)} sources were not in the index.",
+                      hint="`qa docs` lists the indexed sources.")
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Ask questions of your documents, with citations.")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: index/, or QA_INDEX_DIR)")
-    parser.add_argument("--collection", help="collection name (default: docqa)")
+    parser.add_argument("--collection", help="collection name, one per corpus (default: docqa, or QA_COLLECTION)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--version", action="version", version=f"docqa {qa.__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -162,8 +185,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("docs", help="list the indexed documents")
+    p = sub.add_parser("docs", help="list the indexed documents: source, chunks, sentences, hash, when")
+    p.add_argument("--text", metavar="SOURCE", help="print the text that SOURCE's citation offsets index")
     p.set_defaults(run=_docs)
+
+    p = sub.add_parser("remove", help="remove documents from the index by source (as `qa docs` lists them)")
+    p.add_argument("sources", nargs="+")
+    p.set_defaults(run=_remove)
     return parser
 
 

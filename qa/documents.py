@@ -2,7 +2,8 @@
 
 A document's optional metadata lives beside it in `<file>.meta.json` (`{"title": ..., "date": ...}`),
 so the document itself stays byte-for-byte what its author wrote and citation offsets can be checked
-against it with `Path(source).read_text(encoding="utf-8")`.
+against it with `Path(source).read_text(encoding="utf-8")`. HTML, PDF and DOCX files are read through
+`qa.readers`; their offsets index the extracted text, which the index keeps (see that module).
 """
 
 import hashlib
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import DocumentError
+from qa.readers import EXTRACTED_SUFFIXES, PLAIN_SUFFIXES, extract_text
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md"})
+SUPPORTED_SUFFIXES = PLAIN_SUFFIXES | EXTRACTED_SUFFIXES
 META_SUFFIX = ".meta.json"
 _TITLE_MAX = 200
 
@@ -50,7 +52,7 @@ def _supported(path: Path) -> bool:
 
 
 def read_document(path: Path, max_bytes: int) -> Document:
-    """Read one file as UTF-8 text; raise DocumentError saying why it cannot be used."""
+    """Read one file's text; raise DocumentError saying why it cannot be used."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise DocumentError(f"{path}: unsupported file type (supported: {kinds})")
@@ -61,13 +63,7 @@ def read_document(path: Path, max_bytes: int) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if b"\x00" in raw:
-        raise DocumentError(f"{path}: looks binary (contains NUL bytes), not a text document")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8") from None
-    text = path.read_text(encoding="utf-8")  # the same newline handling the offset contract uses
+    text = extract_text(path) if path.suffix.lower() in EXTRACTED_SUFFIXES else _plain_text(path, raw)
     if not text.strip():
         raise DocumentError(f"{path}: empty document")
     meta = _read_meta(path)
@@ -78,6 +74,17 @@ def read_document(path: Path, max_bytes: int) -> Document:
         date=str(meta.get("date") or ""),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def _plain_text(path: Path, raw: bytes) -> str:
+    """A text file's exact text; refuses binary and non-UTF-8 bytes."""
+    if b"\x00" in raw:
+        raise DocumentError(f"{path}: looks binary (contains NUL bytes), not a text document")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8") from None
+    return path.read_text(encoding="utf-8")  # the same newline handling the offset contract uses
 
 
 def _read_meta(path: Path) -> dict:

@@ -22,7 +22,7 @@ from qa.ingestion import IngestReport, Ingestor
 from qa.reply import Delta, Reply
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
-from qa.store import DocumentRecord, Store, open_persistent_client
+from qa.store import DocumentRecord, Store, open_http_client, open_persistent_client
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class QAService:
     def from_settings(cls, settings: Settings) -> "QAService":
         """The production wiring: persistent Chroma, the shipped embedder, the configured model."""
         embedder = build_embedder(settings.embedder, settings.embed_threads)
-        client = open_persistent_client(settings.index_dir)
+        client = open_http_client(settings.chroma_url) if settings.chroma_url else \
+            open_persistent_client(settings.index_dir)
         store = Store(client, settings.collection, embedder.name, embedder.dim)
         model = ExtractiveModel(max_sentences=settings.max_answer_sentences)
         return cls(settings, store, embedder, model)
@@ -74,6 +75,17 @@ class QAService:
     def documents(self) -> list[DocumentRecord]:
         """The documents in the index, by source."""
         return sorted(self._store.documents().values(), key=lambda d: d.source)
+
+    def remove(self, source: str | Path) -> bool:
+        """Forget one document (by the source shown in `documents()`); False if it was not indexed."""
+        with self._lock:
+            removed = self._store.remove(str(Path(source)))
+            self._engine = None
+        return removed
+
+    def document_text(self, source: str | Path) -> str | None:
+        """The text a document's citation offsets index (for PDF, HTML, DOCX: the extracted text)."""
+        return self._store.document_text(str(Path(source)))
 
     def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None) -> Reply:
         """Answer with citations, or refuse when the documents do not hold the answer."""

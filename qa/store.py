@@ -1,4 +1,6 @@
-"""The Chroma store: three collections per corpus (documents, chunks, sentences).
+"""The Chroma store: three collections per corpus (documents, chunks, sentences), in a local
+folder (PersistentClient) or on a Chroma server (HttpClient, `QA_CHROMA_URL`); the rest of the
+product cannot tell the two apart.
 
 Writes are ordered so that a reader never sees half a document: a document's chunks and
 sentences are written first, then its document record (the commit), then records of its older
@@ -11,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -112,6 +115,11 @@ class Store:
         records = [_document_record(m) for m in got["metadatas"] or []]
         return {r.source: r for r in records}
 
+    def document_text(self, source: str) -> str | None:
+        """The indexed text of a document, which its citation offsets index; None if not indexed."""
+        got = self._call("read", self._cols["documents"].get, ids=[_doc_id(source)], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
     def write(self, doc: Document, chunks: list[Chunk], chunk_vecs: np.ndarray,
               sentences: list[Sentence], sentence_vecs: np.ndarray) -> None:
         """Add a document's records, commit it, then drop its previous version's records."""
@@ -123,7 +131,7 @@ class Store:
                       "paragraph": s.paragraph, "lead": s.lead} for s in sentences])
         record = {**base, "title": doc.title, "date": doc.date, "chunks": len(chunks),
                   "sentences": len(sentences), "ingested_at": time.time()}
-        self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.title], [record])
+        self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.text], [record])
         self._delete_stale(doc.source, keep_hash=doc.content_hash)
 
     def remove(self, source: str) -> bool:
@@ -199,6 +207,25 @@ class Store:
         vecs = np.zeros((n, self._dim), dtype=np.float32)
         vecs[:, 0] = 1.0
         return vecs
+
+
+def open_http_client(url: str) -> Any:
+    """A Chroma HttpClient for a server at `url` (http://host:port), telemetry off; checks it answers."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise IndexUnavailable(f"QA_CHROMA_URL {url!r} is not an http(s)://host:port address.", hint="")
+    try:
+        client = chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 80),
+                                     ssl=parts.scheme == "https", settings=ChromaSettings(anonymized_telemetry=False))
+        client.heartbeat()
+    except Exception as exc:
+        raise IndexUnavailable(f"Cannot reach the Chroma server at {url}: {_short(exc)}",
+                               hint="Start it (`chroma run --path DIR --host HOST --port PORT`) "
+                                    "or unset QA_CHROMA_URL to use the local index.") from None
+    return client
 
 
 def _doc_id(source: str) -> str:
