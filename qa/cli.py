@@ -9,6 +9,7 @@ from pathlib import Path
 
 import qa
 from qa.errors import IndexUnavailable, QAError
+from qa import squad
 from qa.evaluation import THRESHOLDS, evaluate, load_cases
 from qa.reply import Delta, Reply
 from qa.service import QAService
@@ -108,6 +109,8 @@ def _stream_to_terminal(service: QAService, question: str, history: list[dict[st
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if squad.is_squad(Path(args.file)):
+        return _eval_squad(args)
     report = evaluate(_service(args), load_cases(Path(args.file)))
     if args.json:
         print(json.dumps({"metrics": report.metrics, "by_kind": report.by_kind,
@@ -115,6 +118,18 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         print(_table(report))
     return 0 if report.passed() else EXIT_BELOW_THRESHOLD
+
+
+def _eval_squad(args: argparse.Namespace) -> int:
+    settings = load_settings(**({"index_dir": args.index_dir} if args.index_dir else {}))
+    results = squad.evaluate_file(Path(args.file), settings, args.limit, progress=sys.stderr.isatty())
+    found = squad.metrics(results)
+    if args.json:
+        print(json.dumps({**found, "questions": squad.per_question(results)}, indent=2))
+    else:
+        print("\n".join(f"{k:<22}{v:>10.3f}" if isinstance(v, float) else f"{k:<22}{v:>10}"
+                        for k, v in found.items()))
+    return 0
 
 
 def _table(report) -> str:
@@ -180,9 +195,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="chat in the terminal; follow-up questions understand the conversation")
     p.set_defaults(run=_chat)
 
-    p = sub.add_parser("eval", help="run a golden-answer file and check the thresholds")
+    p = sub.add_parser("eval", help="run a golden JSONL file (checks thresholds) or a SQuAD .json file "
+                                    "(indexed in a collection of its own)")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=None, help="SQuAD: ask only the first N questions")
     p.set_defaults(run=_eval)
 
     p = sub.add_parser("docs", help="list the indexed documents: source, chunks, sentences, hash, when")

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 _KINDS = ("documents", "chunks", "sentences")
 _MARKER = "chroma.sqlite3"
-_IGNORED = {".gitkeep", ".gitignore", "README.md"}
+_IGNORED = {".gitkeep", ".gitignore", "README.md", "eval-texts"}  # eval-texts: `qa eval` SQuAD contexts
 
 
 @dataclass(frozen=True)

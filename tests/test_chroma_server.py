@@ -1,0 +1,116 @@
+"""Chroma server mode: a real `chroma run` on loopback; ingest, ask, remove through QA_CHROMA_URL,
+and a clear error (no traceback) when the server is down."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.cli import main
+
+SEED = Path("seeds/lei-jun-xiaomi.txt")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_heartbeat(url: str, proc: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"chroma run exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"no Chroma heartbeat at {url} within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory):
+    """A Chroma server in a subprocess for the session, telemetry off, stopped on teardown."""
+    port = _free_port()
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY_IMPL": "none"}
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_heartbeat(url, proc, seconds=60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "article.txt").write_bytes(SEED.read_bytes())
+    (folder / "notes.md").write_text("# Notes\n\nThe meeting room is on the fourth floor. It seats twelve people.\n",
+                                     encoding="utf-8")
+    return folder
+
+
+@pytest.mark.slow
+def test_ingest_ask_and_remove_through_the_server(chroma_url, docs, tmp_path):
+    svc = qa.load(chroma_url=chroma_url, collection="served", documents=[docs], index_dir=tmp_path / "unused")
+    report = svc.ingest()
+    assert len(report.added) == 2 and not report.errors
+    assert not (tmp_path / "unused").exists(), "server mode must not create a local index"
+    reply = svc.ask("Who bought Joyo.com?")
+    assert reply.supported and "Amazon" in reply.answer
+    cited = reply.citations[0]
+    assert Path(cited.source).read_text(encoding="utf-8")[cited.start:cited.end] == cited.text
+
+    again = qa.load(chroma_url=chroma_url, collection="served", documents=[docs]).ingest()
+    assert len(again.unchanged) == 2 and not again.added
+
+    assert svc.remove(docs / "notes.md")
+    assert [d.source for d in svc.documents()] == [str(docs / "article.txt")]
+    assert not svc.ask("Which floor is the meeting room on?").supported
+
+
+@pytest.mark.slow
+def test_cli_against_the_server(chroma_url, docs, capsys, monkeypatch):
+    monkeypatch.setenv("QA_CHROMA_URL", chroma_url)
+    assert main(["--collection", "cli-served", "ingest", str(docs / "notes.md")]) == 0
+    assert main(["--collection", "cli-served", "ask", "How many people does the meeting room seat?"]) == 0
+    assert "twelve" in capsys.readouterr().out
+    assert main(["--collection", "cli-served", "remove", str(docs / "notes.md")]) == 0
+    capsys.readouterr()
+    assert main(["--collection", "cli-served", "docs"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_server_down_is_one_clear_error(capsys, monkeypatch):
+    url = f"http://127.0.0.1:{_free_port()}"
+    with pytest.raises(qa.IndexUnavailable, match=f"Cannot reach the Chroma server at {url}"):
+        qa.load(chroma_url=url)
+    monkeypatch.setenv("QA_CHROMA_URL", url)
+    assert main(["ask", "Who bought Joyo.com?"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"qa: error: Cannot reach the Chroma server at {url}") and "chroma run" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_chroma_url_must_be_http():
+    with pytest.raises(qa.IndexUnavailable, match="not an http"):
+        qa.load(chroma_url="localhost:8000")
