@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _service(args: argparse.Namespace) -> QAService:
-    overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection}.items() if v}
+    overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection,
+                                   "llm": getattr(args, "model", None)}.items() if v}
     return qa.load(**overrides)
 
 
@@ -173,6 +174,12 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from qa.webchat.server import main as serve
+
+    return serve(host=args.host, port=args.port, index_dir=args.index_dir, collection=args.collection)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Ask questions of your documents, with citations.")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: index/, or QA_INDEX_DIR)")
@@ -190,16 +197,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="+")
     p.add_argument("--json", action="store_true", help="print the reply as JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50)")
+    _model_option(p)
     p.set_defaults(run=_ask)
 
     p = sub.add_parser("chat", help="chat in the terminal; follow-up questions understand the conversation")
+    _model_option(p)
     p.set_defaults(run=_chat)
+
+    p = sub.add_parser("serve", help="serve the web chat and its /ask API (default http://127.0.0.1:7860)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1, or QA_HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860, or QA_PORT)")
+    p.set_defaults(run=_serve)
 
     p = sub.add_parser("eval", help="run a golden JSONL file (checks thresholds) or a SQuAD .json file "
                                     "(indexed in a collection of its own)")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=None, help="SQuAD: ask only the first N questions")
+    _model_option(p)
     p.set_defaults(run=_eval)
 
     p = sub.add_parser("docs", help="list the indexed documents: source, chunks, sentences, hash, when")
@@ -210,6 +225,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+")
     p.set_defaults(run=_remove)
     return parser
+
+
+def _model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=["extractive", "openai-compatible"],
+                   help="answer model (default: extractive, or QA_LLM); the LLM server is set by QA_LLM_BASE_URL, "
+                        "QA_LLM_MODEL and QA_LLM_API_KEY")
 
 
 if __name__ == "__main__":

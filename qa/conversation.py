@@ -1,14 +1,16 @@
-"""Condensing a follow-up question with the conversation, deterministically.
+"""Condensing a follow-up question with the conversation: deterministically, or by the LLM.
 
 "And who ended up buying it?" means nothing alone. The search query borrows the content of the
 earlier user questions; sentence choice keeps the follow-up's own words, because the earlier
 words would otherwise pull the answer back to the previous topic.
 """
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from qa.errors import InvalidQuestion
+from qa.answering.prompt import condense_messages
+from qa.errors import InvalidQuestion, QAError
 from qa.retrieval import Query
 from qa.text import stopwords, words
 
@@ -22,6 +24,9 @@ _TURNS = 2
 _TOKEN = re.compile(r"[\w$%][\w$%.,'-]*")
 
 Message = dict[str, str]
+_MAX_REWRITE_WORDS = 60
+
+log = logging.getLogger(__name__)
 
 
 def validate_history(history: Sequence[Message] | None) -> list[Message]:
@@ -61,3 +66,25 @@ def content_words(text: str) -> list[str]:
     """The words of an earlier question worth carrying over, as written (no question words)."""
     stop = stopwords()
     return [w for w in _TOKEN.findall(text) if w.lower().strip(".,'") not in stop]
+
+
+class LLMCondenser:
+    """Follow-ups rewritten by the LLM into a standalone question, used both to search and to
+    pick sentences; the deterministic `condense` when the LLM fails or answers oddly."""
+
+    def __init__(self, complete: Callable[[list[Message]], str]):
+        self._complete = complete
+
+    def __call__(self, question: str, history: Sequence[Message]) -> Query:
+        if not any(t["role"] == "user" for t in history) or not is_follow_up(question):
+            return Query(question, question)
+        try:
+            lines = self._complete(condense_messages(question, history)).strip().splitlines()
+        except QAError as exc:
+            log.warning("condensing with the LLM failed (%s); using the heuristic", exc)
+            return condense(question, history)
+        rewritten = lines[0].strip().strip('"') if lines else ""
+        if not 2 <= len(words(rewritten)) <= _MAX_REWRITE_WORDS:
+            return condense(question, history)
+        log.info("condensed %r -> %r", question, rewritten)
+        return Query(rewritten, rewritten)

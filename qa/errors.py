@@ -33,3 +33,9 @@ class IndexUnavailable(QAError):
 
 class ConfigError(QAError):
     """A setting or config file is invalid."""
+
+
+class ModelUnavailable(QAError):
+    """The LLM server cannot answer: unreachable, too slow, refusing the key, failing, or garbling."""
+
+    hint = "Check QA_LLM_BASE_URL, QA_LLM_MODEL and QA_LLM_API_KEY, or set QA_LLM_FALLBACK=true."

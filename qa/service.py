@@ -7,11 +7,12 @@ builds the index on first use when it is empty, and turns a question into a Repl
 import logging
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.answering import AnswerModel, Context, ExtractiveModel
+from qa.answering import AnswerModel, Context
+from qa.answering.factory import build_model
 from qa.chunking import Chunker
 from qa.conversation import Message, condense, validate_history
 from qa.corpus import Corpus
@@ -20,7 +21,7 @@ from qa.errors import InvalidQuestion
 from qa.evidence import EvidenceSelector
 from qa.ingestion import IngestReport, Ingestor
 from qa.reply import Delta, Reply
-from qa.retrieval import HybridRetriever
+from qa.retrieval import HybridRetriever, Query
 from qa.settings import Settings
 from qa.store import DocumentRecord, Store, open_http_client, open_persistent_client
 
@@ -39,15 +40,37 @@ class _Engine:
 class QAService:
     """Ask questions of the indexed documents; ingest documents into the index."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, model: AnswerModel):
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, model: AnswerModel,
+                 condenser: Callable[[str, Sequence[Message]], Query] = condense):
         self.settings = settings
         self._store = store
         self._embedder = embedder
         self._model = model
+        self._condense = condenser
         self._ingestor = Ingestor(store, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
                                   settings.max_file_bytes)
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
+
+    @property
+    def model(self) -> AnswerModel:
+        """The answer model in use (its `name`; LLM backends keep verification statistics)."""
+        return self._model
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    def corpus(self) -> Corpus:
+        """The current snapshot of the indexed text (what citations point into)."""
+        return self._ready().corpus
+
+    def with_model(self, model: AnswerModel,
+                   condenser: Callable[[str, Sequence[Message]], Query] = condense) -> "QAService":
+        """A service over the same index and embedder that answers with another model."""
+        other = QAService(self.settings, self._store, self._embedder, model, condenser)
+        other._engine = self._engine
+        return other
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "QAService":
@@ -56,8 +79,8 @@ class QAService:
         client = open_http_client(settings.chroma_url) if settings.chroma_url else \
             open_persistent_client(settings.index_dir)
         store = Store(client, settings.collection, embedder.name, embedder.dim)
-        model = ExtractiveModel(max_sentences=settings.max_answer_sentences)
-        return cls(settings, store, embedder, model)
+        model, condenser = build_model(settings, embedder)
+        return cls(settings, store, embedder, model, condenser)
 
     def ingest(self, paths: Sequence[Path | str] | None = None, rebuild: bool = False,
                progress: bool = False) -> IngestReport:
@@ -104,7 +127,7 @@ class QAService:
         if top_k is not None and not (1 <= int(top_k) <= 50):
             raise InvalidQuestion("top_k must be between 1 and 50")
         engine = self._ready()
-        retrieval = engine.retriever.retrieve(condense(question, turns), top_k)
+        retrieval = engine.retriever.retrieve(self._condense(question, turns), top_k)
         context = Context(question, retrieval, engine.selector.rank(retrieval), engine.corpus)
         yield from self._model.stream(context)
 

@@ -7,7 +7,7 @@ Every component receives the values it needs from here through its constructor.
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,7 +43,18 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the hybrid score")
     fusion: Literal["weighted", "rrf"] = Field("weighted", description="How dense and BM25 ranks combine")
 
-    llm: Literal["extractive"] = "extractive"
+    llm: Literal["extractive", "openai-compatible"] = Field(
+        "extractive", description="Answer model: the offline extractive one, or an OpenAI-compatible server")
+    llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible API base (ends in /v1)")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key; local servers need none")
+    llm_model: str = Field("", description="Model name the server knows (required with openai-compatible)")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    llm_timeout: float = Field(60.0, gt=0.0, le=3600.0, description="Seconds to wait for the server")
+    llm_max_tokens: int = Field(512, ge=16, le=32_768, description="Longest answer, in tokens")
+    llm_max_retries: int = Field(1, ge=0, le=10, description="Retries on connection errors, 429 and 5xx")
+    llm_fallback: bool = Field(True, description="Answer with the extractive model when the LLM fails or "
+                               "nothing in its answer is supported")
+    llm_condense: bool = Field(True, description="Let the LLM rewrite follow-up questions before retrieval")
     max_answer_sentences: int = Field(1, ge=1, le=5)
 
     max_question_chars: int = Field(2000, ge=10, le=100_000)

@@ -1,0 +1,197 @@
+"""The LLM backend with recorded streams: verification, post-hoc citation, refusal and fallback.
+
+The recorded client plays back what a model wrote, choosing passage numbers from the prompt it
+was given, so that these tests exercise the real prompt, parser, verifier and service.
+"""
+
+import re
+import socket
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from qa.answering.factory import build_model
+from qa.answering.openai_compat import OpenAICompatibleModel
+from qa.answering.verify import Grounding, Scorer, reply_problems
+from qa.cli import main
+from qa.errors import ConfigError, ModelUnavailable
+from qa.reply import REFUSAL, Delta, Reply
+from qa.settings import load_settings
+
+JOYO = "Joyo.com only lasted four years before being sold to Amazon"
+QIU = "Qiu Bojun"
+
+
+class Recorded:
+    """Plays back a model's output in small chunks; `script(prompt)` writes it."""
+
+    url = "recorded"
+
+    def __init__(self, script: Callable[[str], str], fail_after: int | None = None, chunk: int = 3):
+        self._script = script
+        self._fail_after = fail_after
+        self._chunk = chunk
+        self.prompts: list[str] = []
+
+    def stream(self, messages, max_tokens=None) -> Iterator[str]:
+        prompt = messages[-1]["content"]
+        self.prompts.append(prompt)
+        text = self._script(prompt)
+        for n, at in enumerate(range(0, len(text), self._chunk)):
+            if self._fail_after is not None and n >= self._fail_after:
+                raise ModelUnavailable("The model server at recorded stopped in the middle of the answer.")
+            yield text[at:at + self._chunk]
+
+    def complete(self, messages, max_tokens=64) -> str:
+        return "".join(self.stream(messages, max_tokens))
+
+
+def passage_with(prompt: str, text: str) -> int:
+    """The number the prompt gives the passage holding `text`."""
+    for block in prompt.split("\n\n["):
+        match = re.match(r"\[?(\d+)\]", block)
+        if match and text in block:
+            return int(match.group(1))
+    raise AssertionError(f"no passage holds {text!r}")
+
+
+def passage_without(prompt: str, text: str) -> int:
+    numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", prompt, re.M)]
+    return next(n for n in numbers if n != passage_with(prompt, text))
+
+
+@pytest.fixture
+def ask(service):
+    def run(script, fallback=True, **client):
+        recorded = Recorded(script, **client)
+        llm = service.with_model(OpenAICompatibleModel(recorded, service.embedder, fallback=fallback))
+        events = list(llm.stream("Who bought Joyo.com?"))
+        return events, llm.model.last_stats, recorded
+
+    return run
+
+
+def scorer(service) -> Scorer:
+    return Scorer(service.corpus(), service.embedder)
+
+
+def test_supported_citation_is_kept_and_renumbered(service, ask):
+    events, stats, _ = ask(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}].")
+    reply = events[-1]
+    assert isinstance(reply, Reply) and reply.supported
+    assert reply.answer == "Joyo.com was sold to Amazon [1]."
+    assert [c.number for c in reply.citations] == [1] and JOYO in reply.citations[0].text
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == reply.answer
+    assert (stats.markers, stats.kept, stats.dropped, stats.repaired, stats.added) == (1, 1, 0, 0, 0)
+    assert reply_problems(reply, scorer(service)) == []
+
+
+def test_wrong_and_out_of_range_citations_are_dropped_and_repaired(service, ask):
+    events, stats, _ = ask(lambda p: f"Joyo.com was sold to Amazon [{passage_without(p, JOYO)}][9][0].")
+    reply = events[-1]
+    assert reply.answer == "Joyo.com was sold to Amazon [1]."
+    assert JOYO in reply.citations[0].text
+    assert (stats.markers, stats.kept, stats.dropped, stats.repaired) == (3, 0, 3, 1)
+    assert reply_problems(reply, scorer(service)) == []
+
+
+def test_uncited_sentences_get_post_hoc_citations_numbered_by_first_use(service, ask):
+    script = lambda p: ("In 2000, Lei Jun founded Joyo.com with Chen Nian. Joyo.com was sold to Amazon. "
+                        "Lei Jun founded Joyo.com in 2000, with Chen Nian as partner.")
+    events, stats, _ = ask(script)
+    reply = events[-1]
+    assert reply.answer.count("[1]") == 2 and reply.answer.count("[2]") == 1
+    assert reply.answer.index("[1]") < reply.answer.index("[2]")
+    assert "Amazon [2]." in reply.answer
+    assert stats.added == 3 and stats.kept == 0
+    assert reply_problems(reply, scorer(service)) == []
+
+
+def test_unsupported_sentences_are_left_out(service, ask):
+    script = lambda p: (f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}]. "
+                        f"The deal was worth 900 billion dollars in 2031 [{passage_with(p, JOYO)}]. "
+                        "Penguins prefer cold weather and eat fish.")
+    events, stats, _ = ask(script)
+    reply = events[-1]
+    assert reply.answer == "Joyo.com was sold to Amazon [1]."
+    assert stats.unsupported_sentences == 2 and stats.dropped == 1
+    assert "900" not in "".join(e.text for e in events if isinstance(e, Delta))
+
+
+def test_loops_are_shown_once(ask):
+    events, stats, _ = ask(lambda p: "Joyo.com was sold to Amazon. " * 4)
+    assert events[-1].answer == "Joyo.com was sold to Amazon [1]."
+    assert stats.repeats == 3
+
+
+def test_refusal_by_the_model_is_a_refusal(ask):
+    events, stats, _ = ask(lambda p: "I could not find this in the documents.")
+    assert events == [Delta(REFUSAL), events[-1]]
+    assert not events[-1].supported and events[-1].citations == [] and events[-1].passages
+    assert stats.refusals == 1
+
+
+def test_answer_without_support_falls_back_to_extractive_or_refuses(ask):
+    script = lambda p: "Penguins prefer cold weather and eat fish every day."
+    events, _, _ = ask(script)
+    assert events[-1].supported and JOYO in events[-1].citations[0].text
+    events, _, _ = ask(script, fallback=False)
+    assert events[-1].answer == REFUSAL and not events[-1].supported
+
+
+def test_failure_before_any_text_falls_back_and_after_text_raises(ask):
+    script = lambda p: "Joyo.com was sold to Amazon. In 2000, Lei Jun founded Joyo.com with Chen Nian."
+    events, _, _ = ask(script, fail_after=0)
+    assert events[-1].supported and JOYO in events[-1].citations[0].text
+    with pytest.raises(ModelUnavailable):
+        ask(script, fail_after=0, fallback=False)
+    with pytest.raises(ModelUnavailable, match="middle of the answer"):
+        ask(script, fail_after=14)
+
+
+def test_markers_in_code_are_not_citations(ask):
+    events, _, _ = ask(lambda p: "Joyo.com was sold to Amazon, see `ref[7]` in the passages.")
+    assert "`ref[7]`" in events[-1].answer and events[-1].answer.endswith("[1].")
+
+
+def test_prompt_numbers_the_passages_and_demands_grounding(ask):
+    _, _, recorded = ask(lambda p: REFUSAL)
+    prompt = recorded.prompts[0]
+    assert prompt.startswith("Passages:\n\n[1]") and "Question: Who bought Joyo.com?" in prompt
+    assert re.findall(r"^\[(\d+)\]", prompt, re.M) == ["1", "2", "3", "4", "5"]
+
+
+def test_grounding_rule_needs_numbers_and_enough_terms():
+    rule = Grounding()
+    assert rule.supports(0.9, 0.5, True)
+    assert not rule.supports(0.9, 0.99, False)
+    assert rule.supports(0.4, 0.9, True)
+    assert not rule.supports(0.4, 0.8, True)
+    assert not rule.supports(0.1, 0.99, True)
+
+
+def test_cli_model_option_reports_an_unreachable_server_without_the_key(service, monkeypatch, capsys):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    key = "sk-cli-secret-0042"
+    for name, value in {"QA_LLM_BASE_URL": f"http://user:pw@127.0.0.1:{port}/v1", "QA_LLM_MODEL": "m",
+                        "QA_LLM_API_KEY": key, "QA_LLM_FALLBACK": "false", "QA_LLM_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(name, value)
+    args = ["--index-dir", str(service.settings.index_dir), "ask", "--model", "openai-compatible", "Who bought Joyo.com?"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"The model server at http://127.0.0.1:{port}/v1 cannot be reached" in err
+    assert key not in err and "pw" not in err
+
+
+def test_llm_settings_validate_and_hide_the_key(monkeypatch):
+    monkeypatch.setenv("QA_LLM_API_KEY", "sk-settings-secret")
+    settings = load_settings(llm="openai-compatible", llm_model="gpt-4o-mini")
+    assert "sk-settings-secret" not in repr(settings) and "sk-settings-secret" not in str(settings.model_dump())
+    assert settings.llm_api_key.get_secret_value() == "sk-settings-secret"
+    with pytest.raises(ConfigError, match="llm"):
+        load_settings(llm="gpt")
+    with pytest.raises(ConfigError, match="QA_LLM_MODEL is required"):
+        build_model(load_settings(llm="openai-compatible"), embedder=None)
