@@ -10,7 +10,9 @@ from qa import offline
 
 offline.prepare()
 
-from qa.errors import ConfigError, DocumentError, IndexUnavailable, InvalidQuestion, QAError  # noqa: E402
+from qa.errors import (  # noqa: E402
+    ConfigError, DocumentError, IndexUnavailable, InvalidQuestion, ModelUnavailable, QAError,
+)
 from qa.reply import REFUSAL, Citation, Delta, Reply, SourcePassage  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.settings import Settings, load_settings  # noqa: E402
@@ -25,5 +27,5 @@ def load(**overrides: object) -> QAService:
 
 __all__ = [
     "REFUSAL", "Citation", "ConfigError", "Delta", "DocumentError", "IndexUnavailable", "InvalidQuestion",
-    "QAError", "QAService", "Reply", "Settings", "SourcePassage", "load", "load_settings",
+    "ModelUnavailable", "QAError", "QAService", "Reply", "Settings", "SourcePassage", "load", "load_settings",
 ]

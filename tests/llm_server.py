@@ -44,7 +44,8 @@ def main() -> None:
     server = xllamacpp.Server(params)
     print(f"{server.listening_address}/v1", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     del server
     sys.exit(0)

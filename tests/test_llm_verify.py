@@ -150,7 +150,7 @@ def test_failure_before_any_text_falls_back_and_after_text_raises(ask):
 
 
 def test_markers_in_code_are_not_citations(ask):
-    events, _, _ = ask(lambda p: "Joyo.com was sold to Amazon, see `ref[7]` in the passages.")
+    events, _, _ = ask(lambda p: "Joyo.com was sold to Amazon (`ref[7]`).")
     assert "`ref[7]`" in events[-1].answer and events[-1].answer.endswith("[1].")
 
 
@@ -179,7 +179,8 @@ def test_cli_model_option_reports_an_unreachable_server_without_the_key(service,
     for name, value in {"QA_LLM_BASE_URL": f"http://user:pw@127.0.0.1:{port}/v1", "QA_LLM_MODEL": "m",
                         "QA_LLM_API_KEY": key, "QA_LLM_FALLBACK": "false", "QA_LLM_MAX_RETRIES": "0"}.items():
         monkeypatch.setenv(name, value)
-    args = ["--index-dir", str(service.settings.index_dir), "ask", "--model", "openai-compatible", "Who bought Joyo.com?"]
+    args = ["--index-dir", str(service.settings.index_dir), "ask", "--model", "openai-compatible",
+            "Who bought Joyo.com?"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"The model server at http://127.0.0.1:{port}/v1 cannot be reached" in err

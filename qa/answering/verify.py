@@ -29,7 +29,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CODE = re.compile(r"```.*?(```|$)|`[^`]*`", re.DOTALL)
 _REFUSING = re.compile(
     r"\b(could ?n[o']t find|can ?n[o']t find|cannot find|unable to (find|answer)|no information|"
-    r"not (mentioned|stated|specified|provided|given|found|contained|available|in the (passages|documents|text|context))|"
+    r"not (mentioned|stated|specified|provided|given|found|contained|available|"
+    r"in the (passages|documents|text|context))|"
     r"do(es)? not (say|mention|contain|provide|specify|state|include)|there is no mention)\b",
     re.IGNORECASE,
 )
@@ -113,7 +114,7 @@ class Scorer:
         return Support(units, lexical, dense, stated <= found)
 
     def vector(self, text: str) -> np.ndarray:
-        return self._embedder.embed_passages([text])[0]
+        return self._embedder.embed_passages([_CODE.sub(" ", text)])[0]
 
     def holds(self, s: Support) -> bool:
         return self.grounding.supports(s.lexical, s.dense, s.numbers_ok)
