@@ -110,6 +110,10 @@ class QAService:
         """The text a document's citation offsets index (for PDF, HTML, DOCX: the extracted text)."""
         return self._store.document_text(str(Path(source)))
 
+    def warm_up(self) -> None:
+        """Load (or first build) the index and answer once, so the first real question is fast."""
+        self.ask("What do the documents say?")
+
     def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None) -> Reply:
         """Answer with citations, or refuse when the documents do not hold the answer."""
         final = None

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
 
     max_question_chars: int = Field(2000, ge=10, le=100_000)
 
+    host: str = Field("127.0.0.1", description="Web chat address; loopback unless you open it up")
+    port: int = Field(7860, ge=1, le=65535, description="Web chat port")
+    auth: SecretStr | None = Field(None, description="Web chat login as user:password")
+    auth_file: Path | None = Field(None, description="File of user:password lines for the web chat")
+    web_concurrency: int = Field(4, ge=1, le=64, description="Questions the web chat answers at once")
+    examples: list[str] = Field(
+        ["When did Xiaomi's market value pass HK$1 trillion?", "Who bought Joyo.com?",
+         "How big is Xiaomi's tech campus?", "How old was Lei Jun when he joined Kingsoft?"],
+        description="Example questions the web chat offers")
+
     @field_validator("chunk_overlap")
     @classmethod
     def _overlap_below_size(cls, value: int, info: Any) -> int:

@@ -1,6 +1,10 @@
 """Shared fixtures: a real service (real Chroma, real embedder) over a copy-free temporary index."""
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -35,3 +39,50 @@ def make_service(tmp_path):
         return qa.load(index_dir=tmp_path / "index", documents=[documents], **overrides)
 
     return make
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory):
+    """The real web chat (`python app.py`) in its own process on a free loopback port; yields its URL.
+
+    The port comes through QA_PORT and the index through QA_INDEX_DIR, as a user would set them;
+    the index starts empty, so the server also shows that it builds it on start.
+    """
+    folder = tmp_path_factory.mktemp("chat-server")
+    port = free_port()
+    env = {**os.environ, "QA_INDEX_DIR": str(folder / "index"), "QA_PORT": str(port)}
+    log_path = folder / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        yield _wait_until_serving(process, log_path, port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_until_serving(process: subprocess.Popen, log_path: Path, port: int, seconds: float = 180) -> str:
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the web chat exited with {process.returncode}:\n{log_path.read_text()}")
+        if f"docqa web chat: {url}" in log_path.read_text():
+            return url
+        time.sleep(0.2)
+    pytest.fail(f"the web chat did not start within {seconds} s:\n{log_path.read_text()}")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--screenshot", type=Path, default=None,
+                     help="also save the browser test's screenshot here (the README's is docs/screenshot.png)")

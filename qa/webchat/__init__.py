@@ -1,0 +1,1 @@
+"""The web chat (Gradio): rendering, layout and handlers, and the server entry point."""

@@ -1,0 +1,77 @@
+"""The real web chat process, called the way programs call it: gradio_client and the `/ask` endpoint."""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from qa.reply import REFUSAL
+
+
+@pytest.fixture(scope="module")
+def client(chat_server) -> Client:
+    return Client(chat_server, verbose=False)
+
+
+def _offsets_hold(citation: dict) -> bool:
+    text = Path(citation["source"]).read_text(encoding="utf-8")
+    return text[citation["start"]:citation["end"]] == citation["text"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Who bought Joyo.com?", "Amazon"),
+    ("How old was Lei Jun when he joined Kingsoft?", "23-year-old"),
+])
+def test_ask_answers_with_exact_citations(client, question, expected):
+    reply = client.predict(question, [], api_name="/ask")
+    assert set(reply) == {"answer", "supported", "citations"}
+    assert reply["supported"] is True
+    assert expected in reply["answer"] and "[1]" in reply["answer"]
+    assert reply["citations"][0]["number"] == 1
+    assert expected in reply["citations"][0]["text"]
+    assert all(_offsets_hold(c) for c in reply["citations"])
+
+
+def test_follow_up_uses_the_history(client):
+    history = [{"role": "user", "content": "Who was Lei Jun's partner at Joyo.com?"},
+               {"role": "assistant", "content": "Chen Nian was Lei Jun's entrepreneurial partner at Joyo.com [1]."}]
+    reply = client.predict("What company did he later found?", history, api_name="/ask")
+    assert reply["supported"] is True
+    assert "VANCL" in reply["answer"]
+
+
+def test_question_the_article_cannot_answer_is_refused(client):
+    reply = client.predict("What was Xiaomi's revenue in 2023?", [], api_name="/ask")
+    assert reply == {"answer": REFUSAL, "supported": False, "citations": []}
+
+
+def test_empty_and_overlong_questions_get_a_clear_error(client):
+    with pytest.raises(Exception, match="The question is empty"):
+        client.predict("   ", [], api_name="/ask")
+    with pytest.raises(Exception, match="the limit is 2000"):
+        client.predict("why " * 600, [], api_name="/ask")
+    assert client.predict("Who bought Joyo.com?", [], api_name="/ask")["supported"] is True
+
+
+def test_top_k_is_checked(client):
+    with pytest.raises(Exception, match="top_k must be between 1 and 50"):
+        client.predict("Who bought Joyo.com?", [], 99, api_name="/ask")
+
+
+def test_twenty_simultaneous_callers_all_get_the_right_answer(chat_server):
+    questions = [("Who bought Joyo.com?", "Amazon"), ("How old was Lei Jun when he joined Kingsoft?", "23-year-old"),
+                 ("Who was Lei Jun's mentor?", "Qiu Bojun"), ("What was Xiaomi's revenue in 2023?", None)] * 5
+
+    def call(item):
+        question, expected = item
+        return expected, Client(chat_server, verbose=False).predict(question, [], api_name="/ask")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(call, questions))
+    assert len(results) == 20
+    for expected, reply in results:
+        if expected is None:
+            assert reply["supported"] is False
+        else:
+            assert reply["supported"] is True and expected in reply["answer"]
