@@ -2,13 +2,14 @@
 
 import re
 
+import gradio as gr
 import pytest
 
 from qa.reply import REFUSAL, Citation, Reply, SourcePassage
 from qa.errors import ConfigError
 from qa.settings import Settings
 from qa.webchat import render
-from qa.webchat.server import logins
+from qa.webchat.server import answer_models, logins
 from qa.webchat.ui import UNEXPECTED, ChatHandlers
 
 SOURCE = "docs/a.txt"
@@ -94,7 +95,7 @@ def test_logins_from_setting_and_file(tmp_path):
 
 
 def test_respond_streams_then_shows_the_answer_and_its_sources(service):
-    updates = list(ChatHandlers(service).respond("Who bought Joyo.com?", [], [], {}, 5))
+    updates = list(ChatHandlers({"extractive": service}).respond("Who bought Joyo.com?", [], [], {}, 5))
     assert len(updates) >= 3, "the question shows at once, then the answer streams, then it is final"
     assert updates[0][1][-1]["content"].endswith("qa-typing'>&#9646;</span>")
     box, chat, turns, panels, sources = updates[-1]
@@ -105,7 +106,7 @@ def test_respond_streams_then_shows_the_answer_and_its_sources(service):
 
 
 def test_respond_ignores_empty_input_and_reports_errors_in_the_chat(service):
-    handlers = ChatHandlers(service)
+    handlers = ChatHandlers({"extractive": service})
     [(box, chat, turns, panels, _)] = list(handlers.respond("   ", [], [], {}, 5))
     assert (chat, turns, panels) == ([], [], {})
     *_, (box, chat, turns, panels, _) = handlers.respond("why " * 600, [], [], {}, 5)
@@ -119,10 +120,18 @@ def test_unexpected_failure_shows_a_short_message_not_a_traceback(service):
             raise RuntimeError("disk on fire")
             yield
 
-    *_, (box, chat, turns, panels, _) = ChatHandlers(Broken()).respond("Who bought Joyo.com?", [], [], {}, 5)
+    handlers = ChatHandlers({"extractive": Broken()})
+    *_, (box, chat, turns, panels, _) = handlers.respond("Who bought Joyo.com?", [], [], {}, 5)
     assert chat[-1]["content"] == render.error_html(UNEXPECTED)
     assert "disk on fire" not in chat[-1]["content"]
 
 
 def test_text_that_would_start_a_markdown_list_stays_text():
     assert render.text("1. first\n- second\nJoyo.com 1.5") == "&#49;&#46; first\n&#45; second\nJoyo.com 1.5"
+
+
+def test_the_offline_service_offers_only_the_extractive_model(service):
+    handlers = ChatHandlers(answer_models(service))
+    assert handlers.default_model == "extractive" and handlers.service("extractive") is service
+    with pytest.raises(gr.Error, match="Unknown answer model 'gpt'"):
+        handlers.ask("Who bought Joyo.com?", [], None, "gpt")

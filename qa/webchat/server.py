@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qa.answering import ExtractiveModel
 from qa.errors import ConfigError, QAError
 from qa.service import QAService
 from qa.settings import Settings, load_settings
@@ -44,7 +45,7 @@ def serve(settings: Settings) -> None:
     credentials = logins(settings)
     service = QAService.from_settings(settings)
     service.warm_up()
-    page = build(service).queue(default_concurrency_limit=settings.web_concurrency)
+    page = build(answer_models(service)).queue(default_concurrency_limit=settings.web_concurrency)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])  # system fonts: no font CDN
     try:
@@ -57,6 +58,15 @@ def serve(settings: Settings) -> None:
                           hint="Pick another port with --port or QA_PORT.") from None
     print(f"docqa web chat: {page.local_url}  (Ctrl-C to stop)", flush=True)
     page.block_thread()
+
+
+def answer_models(service: QAService) -> dict[str, QAService]:
+    """The configured model first; with an LLM configured, the offline extractive one as well."""
+    services = {service.model.name: service}
+    if "extractive" not in services:
+        settings = service.settings
+        services["extractive"] = service.with_model(ExtractiveModel(settings.max_answer_sentences))
+    return services
 
 
 def logins(settings: Settings) -> list[tuple[str, str]] | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from qa.errors import QAError
+from qa.errors import InvalidQuestion, QAError
 from qa.reply import Delta, Reply
 from qa.service import QAService
 from qa.webchat import render
@@ -23,10 +23,21 @@ UNEXPECTED = "Something went wrong on the server while answering; the server log
 class ChatHandlers:
     """The functions behind the chat's events and the `/ask` API, without any Gradio layout."""
 
-    def __init__(self, service: QAService):
-        self._service = service
+    def __init__(self, services: dict[str, QAService]):
+        self._services = services
+        self.default_model = next(iter(services))
 
-    def respond(self, message: str, chat: list, turns: list, panels: dict, top_k: float) -> Iterator[tuple]:
+    def service(self, model: str | None) -> QAService:
+        """The service answering with `model` (the configured one when not given)."""
+        if model is None:
+            return self._services[self.default_model]
+        if model not in self._services:
+            raise InvalidQuestion(f"Unknown answer model {model!r}; this server offers "
+                                  f"{', '.join(self._services)}.")
+        return self._services[model]
+
+    def respond(self, message: str, chat: list, turns: list, panels: dict, top_k: float,
+                model: str | None = None) -> Iterator[tuple]:
         """Stream one answer into the chat: (textbox, chat, turns, panels, sources) per update."""
         question = (message or "").strip()
         if not question:
@@ -36,7 +47,7 @@ class ChatHandlers:
         yield "", chat, turns, panels, gr.skip()
         partial, reply = "", None
         try:
-            for event in self._service.stream(question, history=turns, top_k=int(top_k)):
+            for event in self.service(model).stream(question, history=turns, top_k=int(top_k)):
                 if isinstance(event, Delta):
                     partial += event.text
                     chat = _replace_last(chat, render.streaming_html(partial))
@@ -54,10 +65,11 @@ class ChatHandlers:
             return
         yield "", *self._finish(question, reply, chat, turns, panels)
 
-    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None) -> dict:
+    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+            model: str | None = None) -> dict:
         """The `/ask` API: the same object as `qa ask --json`."""
         try:
-            return self._service.ask(question, history=history or [], top_k=top_k).to_dict()
+            return self.service(model).ask(question, history=history or [], top_k=top_k).to_dict()
         except QAError as exc:
             raise gr.Error(exc.user_message(), print_exception=False) from None
         except Exception:
@@ -94,9 +106,13 @@ def _replace_last(chat: list, content: str) -> list:
     return [*chat[:-1], _message("assistant", content)]
 
 
-def build(service: QAService) -> gr.Blocks:
-    """The chat page: conversation and question box, examples, settings, and the sources panel."""
-    handlers = ChatHandlers(service)
+def build(services: dict[str, QAService]) -> gr.Blocks:
+    """The chat page: conversation and question box, examples, settings, and the sources panel.
+
+    `services` maps answer model names to services over the same index, the configured one first.
+    """
+    handlers = ChatHandlers(services)
+    service = handlers.service(None)
     settings = service.settings
     with gr.Blocks(title="docqa", analytics_enabled=False) as page:
         gr.Markdown("## docqa\nAsk about the documents. Every claim cites its passage: "
@@ -116,12 +132,15 @@ def build(service: QAService) -> gr.Blocks:
                 with gr.Accordion("Settings", open=False):
                     top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to consider (top-k)",
                                       elem_id="qa-top-k")
-                    gr.Markdown(f"Answer model: **{settings.llm}**")
+                    model = gr.Dropdown(list(services), value=handlers.default_model, label="Answer model",
+                                        elem_id="qa-model", interactive=len(services) > 1,
+                                        info=None if len(services) > 1 else
+                                        "Set QA_LLM=openai-compatible to add an LLM (see the README).")
             with gr.Column(scale=2):
                 sources = gr.HTML(render.empty_sources_html(), elem_id="qa-sources")
         outputs = [question, chat, turns, panels, sources]
         for trigger in (question.submit, ask.click):
-            trigger(handlers.respond, [question, chat, turns, panels, top_k], outputs, api_visibility="private",
+            trigger(handlers.respond, [question, chat, turns, panels, top_k, model], outputs, api_visibility="private",
                     show_progress="hidden")
         clear.click(handlers.clear, None, outputs, api_visibility="private")
         chat.select(handlers.show_sources, [panels], [sources], api_visibility="private")
