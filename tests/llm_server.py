@@ -29,7 +29,7 @@ def model_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / MODEL_FILE
 
 
-def main() -> None:
+def main(threads: int = 2) -> None:
     import xllamacpp
 
     params = xllamacpp.CommonParams()
@@ -37,8 +37,8 @@ def main() -> None:
     params.hostnames = ["127.0.0.1"]
     params.port = 0
     params.n_ctx = 2048
-    params.cpuparams.n_threads = 2
-    params.cpuparams_batch.n_threads = 2
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
     params.n_parallel = 1
     params.model_alias = {MODEL_ALIAS}
     server = xllamacpp.Server(params)
@@ -51,10 +51,14 @@ def main() -> None:
     sys.exit(0)
 
 
-def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
-    """Start this module in a child process; return it and its base URL once /health says ready."""
+def start_server(log_path: Path, threads: int = 1) -> tuple[subprocess.Popen, str]:
+    """Start this module in a child process; return it and its base URL once /health says ready.
+
+    One thread by default: on a busy 2-core machine two llama.cpp threads wait on each other and
+    generation drops from ~30 to ~1 token/s (measured); one thread keeps a steady pace.
+    """
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.llm_server"], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "tests.llm_server", str(threads)], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=log)
     deadline = time.monotonic() + START_DEADLINE
     try:
@@ -103,4 +107,4 @@ def _wait_healthy(url: str, deadline: float) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2)

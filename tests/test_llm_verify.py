@@ -14,8 +14,10 @@ from qa.answering.factory import build_model
 from qa.answering.openai_compat import OpenAICompatibleModel
 from qa.answering.verify import Grounding, Scorer, reply_problems
 from qa.cli import main
+from qa.conversation import LLMCondenser, condense
 from qa.errors import ConfigError, ModelUnavailable
 from qa.reply import REFUSAL, Delta, Reply
+from qa.retrieval import Query
 from qa.settings import load_settings
 
 JOYO = "Joyo.com only lasted four years before being sold to Amazon"
@@ -196,3 +198,22 @@ def test_llm_settings_validate_and_hide_the_key(monkeypatch):
         load_settings(llm="gpt")
     with pytest.raises(ConfigError, match="QA_LLM_MODEL is required"):
         build_model(load_settings(llm="openai-compatible"), embedder=None)
+
+
+def test_llm_condenser_rewrites_follow_ups_and_falls_back_to_the_heuristic(service):
+    history = [{"role": "user", "content": "Who founded Joyo.com?"}, {"role": "assistant", "content": "Lei Jun [1]."}]
+
+    def failing(messages):
+        raise ModelUnavailable("The model server at recorded cannot be reached.")
+
+    rewrite = LLMCondenser(lambda messages: '"Who bought Joyo.com?"\nextra line')
+    assert rewrite("And who bought it?", history) == Query("Who bought Joyo.com?", "Who bought Joyo.com?")
+    assert rewrite("Who founded Xiaomi?", history) == Query("Who founded Xiaomi?", "Who founded Xiaomi?")
+    assert rewrite("And who bought it?", []) == Query("And who bought it?", "And who bought it?")
+    for broken in (failing, lambda messages: "", lambda messages: "word " * 100):
+        assert LLMCondenser(broken)("And who bought it?", history) == condense("And who bought it?", history)
+    recorded = Recorded(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}].")
+    llm = service.with_model(OpenAICompatibleModel(recorded, service.embedder), rewrite)
+    reply = llm.ask("And who bought it?", history=history)
+    assert "Question: Who bought Joyo.com?" in recorded.prompts[0]
+    assert reply.search_query == "Who bought Joyo.com?" and JOYO in reply.citations[0].text

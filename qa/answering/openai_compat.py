@@ -7,6 +7,7 @@ with `fallback`, they (and answers nothing supports) are answered by the extract
 """
 
 import logging
+import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -118,6 +119,7 @@ class OpenAICompatibleModel:
         self._extractive = extractive or ExtractiveModel()
         self.last_stats = VerifyStats()
         self.totals = VerifyStats()
+        self._totals_lock = threading.Lock()  # the web chat answers several questions at once
 
     def stream(self, context: Context) -> Iterator[Delta | Reply]:
         """Verified sentences as they complete; before any is shown, failures may fall back."""
@@ -171,7 +173,8 @@ class OpenAICompatibleModel:
 
     def _record(self, stats: VerifyStats) -> None:
         self.last_stats = stats
-        self.totals.add(stats)
+        with self._totals_lock:
+            self.totals.add(stats)
         log.info("citations: %d written, %d kept, %d dropped, %d repaired, %d added; "
                  "%d of %d sentences unsupported", stats.markers, stats.kept, stats.dropped, stats.repaired,
                  stats.added, stats.unsupported_sentences, stats.sentences)
