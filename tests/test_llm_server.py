@@ -20,7 +20,6 @@ from pydantic import SecretStr
 
 from qa.answering.factory import build_model
 from qa.answering.openai_compat import ChatClient
-from qa.answering.prompt import condense_messages
 from qa.answering.verify import Scorer, reply_problems
 from qa.conversation import LLMCondenser, condense
 from qa.evaluation import judge, load_cases
@@ -74,18 +73,23 @@ def test_golden_cases_with_the_small_model_keep_every_citation_rule(service, llm
     assert llm.model.totals.sentences >= 1
 
 
-def test_follow_up_is_condensed_by_the_llm(service, llm_url):
+def test_follow_up_is_condensed_by_the_llm(llm_url):
     client = ChatClient(llm_url, SecretStr(KEY), "smollm2", max_retries=0)
     history = [{"role": "user", "content": "When did Lei Jun found Joyo.com?"},
                {"role": "assistant", "content": "In 2000 [1]."}]
+    written: list[str] = []
+
+    def complete(messages):
+        written.append(client.complete(messages))
+        return written[-1]
+
     question = "And who bought it?"
-    written = client.complete(condense_messages(question, history)).strip()
-    assert written
-    query = LLMCondenser(client.complete)(question, history)
-    first = written.splitlines()[0].strip().strip('"')
+    query = LLMCondenser(complete)(question, history)
+    assert len(written) == 1 and written[0].strip()
+    first = written[0].strip().splitlines()[0].strip().strip('"')
     assert query in (Query(first, first), condense(question, history))
     standalone = "Who founded Xiaomi?"
-    assert LLMCondenser(client.complete)(standalone, history) == Query(standalone, standalone)
+    assert LLMCondenser(complete)(standalone, history) == Query(standalone, standalone) and len(written) == 1
 
 
 def test_server_stopped_mid_stream_then_refusing_connections(tmp_path, caplog):

@@ -7,6 +7,7 @@ was given, so that these tests exercise the real prompt, parser, verifier and se
 import re
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -217,3 +218,20 @@ def test_llm_condenser_rewrites_follow_ups_and_falls_back_to_the_heuristic(servi
     reply = llm.ask("And who bought it?", history=history)
     assert "Question: Who bought Joyo.com?" in recorded.prompts[0]
     assert reply.search_query == "Who bought Joyo.com?" and JOYO in reply.citations[0].text
+
+
+def test_reply_checker_catches_every_kind_of_broken_citation(service, ask):
+    events, _, _ = ask(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}].")
+    good = events[-1]
+    check = scorer(service)
+    cite = good.citations[0]
+    assert reply_problems(good, check) == []
+    wrong_number = Reply(good.answer.replace("[1]", "[2]"), True, [replace(cite, number=2)])
+    shifted = Reply(good.answer, True, [replace(cite, start=cite.start + 1)])
+    other = service.ask("Who was Lei Jun's idol and mentor at Kingsoft?").citations[0]
+    unsupported = Reply(good.answer, True, [replace(other, number=1)])
+    uncited = Reply(good.answer + " Lei Jun was born in Xiantao in 1969.", True, good.citations)
+    assert "not 1..1 by first use" in reply_problems(wrong_number, check)[0]
+    assert "offsets do not match" in reply_problems(shifted, check)[0]
+    assert "not supported by [1]" in reply_problems(unsupported, check)[0]
+    assert "uncited sentence" in reply_problems(uncited, check)[0]
