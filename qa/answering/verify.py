@@ -40,7 +40,7 @@ Unit = tuple[int, int]
 
 @dataclass(frozen=True)
 class Grounding:
-    """When does a run of document sentences support an answer sentence? See bench/llm.py.
+    """When does a run of document sentences support an answer sentence? bench/grounding.py measures it.
 
     Lexical support alone is enough when most of the sentence's weighted terms are there; a
     paraphrase with fewer shared words needs a high dense similarity too. Numbers must match.
