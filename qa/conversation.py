@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from qa.answering.prompt import condense_messages
 from qa.errors import InvalidQuestion, QAError
 from qa.retrieval import Query
-from qa.text import stopwords, words
+from qa.text import stopwords, terms, words
 
 _FOLLOW_UP_START = re.compile(r"^\s*(and|but|so|also|then|what about|how about|why|what else)\b", re.I)
 _REFERENCES = frozenset(
@@ -70,7 +70,9 @@ def content_words(text: str) -> list[str]:
 
 class LLMCondenser:
     """Follow-ups rewritten by the LLM into a standalone question, used both to search and to
-    pick sentences; the deterministic `condense` when the LLM fails or answers oddly."""
+    pick sentences; the deterministic `condense` when the LLM fails or answers oddly. A rewrite
+    must keep the follow-up's own content words: "And who bought it?" -> "When did he found it?"
+    has changed the question, not resolved it."""
 
     def __init__(self, complete: Callable[[list[Message]], str]):
         self._complete = complete
@@ -84,7 +86,8 @@ class LLMCondenser:
             log.warning("condensing with the LLM failed (%s); using the heuristic", exc)
             return condense(question, history)
         rewritten = lines[0].strip().strip('"') if lines else ""
-        if not 2 <= len(words(rewritten)) <= _MAX_REWRITE_WORDS:
+        if not 2 <= len(words(rewritten)) <= _MAX_REWRITE_WORDS or not set(terms(question)) <= set(terms(rewritten)):
+            log.info("ignoring the LLM's rewrite %r of %r", rewritten, question)
             return condense(question, history)
         log.info("condensed %r -> %r", question, rewritten)
         return Query(rewritten, rewritten)

@@ -211,7 +211,8 @@ def test_llm_condenser_rewrites_follow_ups_and_falls_back_to_the_heuristic(servi
     assert rewrite("And who bought it?", history) == Query("Who bought Joyo.com?", "Who bought Joyo.com?")
     assert rewrite("Who founded Xiaomi?", history) == Query("Who founded Xiaomi?", "Who founded Xiaomi?")
     assert rewrite("And who bought it?", []) == Query("And who bought it?", "And who bought it?")
-    for broken in (failing, lambda messages: "", lambda messages: "word " * 100):
+    changed = lambda messages: "When did Lei Jun found Joyo.com?"  # lost "bought"
+    for broken in (failing, lambda messages: "", lambda messages: "word " * 100, changed):
         assert LLMCondenser(broken)("And who bought it?", history) == condense("And who bought it?", history)
     recorded = Recorded(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}].")
     llm = service.with_model(OpenAICompatibleModel(recorded, service.embedder), rewrite)
