@@ -111,8 +111,12 @@ class QAService:
         return self._store.document_text(str(Path(source)))
 
     def warm_up(self) -> None:
-        """Load (or first build) the index and answer once, so the first real question is fast."""
-        self.ask("What do the documents say?")
+        """Load (or first build) the index and retrieve once, so the first real question is fast.
+
+        The answer model is not called: an LLM server may still be starting, and it is not ours to wait for.
+        """
+        engine = self._ready()
+        engine.selector.rank(engine.retriever.retrieve(condense("What do the documents say?", []), None))
 
     def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None) -> Reply:
         """Answer with citations, or refuse when the documents do not hold the answer."""

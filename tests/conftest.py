@@ -54,9 +54,30 @@ def chat_server(tmp_path_factory):
     The port comes through QA_PORT and the index through QA_INDEX_DIR, as a user would set them;
     the index starts empty, so the server also shows that it builds it on start.
     """
-    folder = tmp_path_factory.mktemp("chat-server")
+    yield from _chat_process(tmp_path_factory.mktemp("chat-server"), {})
+
+
+@pytest.fixture(scope="session")
+def llm_url(tmp_path_factory):
+    """A real OpenAI-compatible server (llama.cpp serving SmolLM2-135M) in a child process."""
+    from llm_server import start_server, stop_server
+
+    process, url = start_server(tmp_path_factory.mktemp("llm") / "server.log")
+    yield url
+    stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def llm_chat_server(tmp_path_factory, llm_url):
+    """The web chat configured for the real LLM server through QA_LLM_* variables."""
+    env = {"QA_LLM": "openai-compatible", "QA_LLM_BASE_URL": llm_url, "QA_LLM_MODEL": "smollm2",
+           "QA_LLM_MAX_TOKENS": "48"}
+    yield from _chat_process(tmp_path_factory.mktemp("llm-chat-server"), env)
+
+
+def _chat_process(folder: Path, settings: dict[str, str]):
     port = free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(folder / "index"), "QA_PORT": str(port)}
+    env = {**os.environ, "QA_INDEX_DIR": str(folder / "index"), "QA_PORT": str(port), **settings}
     log_path = folder / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,

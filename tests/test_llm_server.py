@@ -33,13 +33,6 @@ KEY = "sk-test-7f3a9c-do-not-leak"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def llm_url(tmp_path_factory):
-    proc, url = start_server(tmp_path_factory.mktemp("llm") / "server.log")
-    yield url
-    stop_server(proc)
-
-
 def llm_service(service, url: str, **settings):
     """The shared test index, answered by the LLM at `url` (small answers keep the tests fast)."""
     options = {"llm": "openai-compatible", "llm_base_url": url, "llm_model": "smollm2", "llm_max_tokens": 48,

@@ -1,8 +1,10 @@
 """The real web chat process, called the way programs call it: gradio_client and the `/ask` endpoint."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client
 
@@ -75,3 +77,21 @@ def test_twenty_simultaneous_callers_all_get_the_right_answer(chat_server):
             assert reply["supported"] is False
         else:
             assert reply["supported"] is True and expected in reply["answer"]
+
+
+def test_chat_configured_for_an_llm_offers_it_first_and_the_extractive_model_beside_it(llm_chat_server):
+    config = httpx.get(llm_chat_server + "config", timeout=10).json()
+    [selector] = [c["props"] for c in config["components"] if c["props"].get("elem_id") == "qa-model"]
+    assert [choice[1] for choice in selector["choices"]] == ["openai-compatible", "extractive"]
+    assert selector["value"] == "openai-compatible"
+
+    client = Client(llm_chat_server, verbose=False)
+    reply = client.predict("Who bought Joyo.com?", [], 2, "openai-compatible", api_name="/ask")
+    assert set(reply) == {"answer", "supported", "citations"}
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", reply["answer"])}
+    assert numbers == {c["number"] for c in reply["citations"]}, "every [n] shown points at a citation"
+    assert all(_offsets_hold(c) for c in reply["citations"])
+    assert reply["supported"] == bool(reply["citations"])
+
+    offline = client.predict("Who bought Joyo.com?", [], None, "extractive", api_name="/ask")
+    assert offline["supported"] is True and "Amazon" in offline["answer"]
