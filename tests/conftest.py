@@ -75,6 +75,15 @@ def llm_chat_server(tmp_path_factory, llm_url):
     yield from _chat_process(tmp_path_factory.mktemp("llm-chat-server"), env)
 
 
+@pytest.fixture(scope="session")
+def login_chat_server(tmp_path_factory):
+    """The web chat with a login, from QA_AUTH and a QA_AUTH_FILE of two more users."""
+    folder = tmp_path_factory.mktemp("login-chat-server")
+    (folder / "users.txt").write_text("# testers\nann:first-pass\nbob:second:pass\n")
+    env = {"QA_AUTH": "root:top-secret", "QA_AUTH_FILE": str(folder / "users.txt")}
+    yield from _chat_process(folder, env)
+
+
 def _chat_process(folder: Path, settings: dict[str, str]):
     port = free_port()
     env = {**os.environ, "QA_INDEX_DIR": str(folder / "index"), "QA_PORT": str(port), **settings}

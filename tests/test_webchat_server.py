@@ -1,13 +1,18 @@
 """The real web chat process, called the way programs call it: gradio_client and the `/ask` endpoint."""
 
 import re
+import socket
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 
+from qa import cli
 from qa.reply import REFUSAL
 
 
@@ -95,3 +100,32 @@ def test_chat_configured_for_an_llm_offers_it_first_and_the_extractive_model_bes
 
     offline = client.predict("Who bought Joyo.com?", [], None, "extractive", api_name="/ask")
     assert offline["supported"] is True and "Amazon" in offline["answer"]
+
+
+def test_login_is_required_when_configured(login_chat_server):
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):
+        Client(login_chat_server, verbose=False)
+    with pytest.raises(ValueError, match="Could not login"):
+        Client(login_chat_server, auth=("ann", "wrong"), verbose=False)
+    assert httpx.post(login_chat_server + "gradio_api/call/ask", json={"data": ["Who bought Joyo.com?", []]},
+                      timeout=10).status_code == 401
+    for user in [("root", "top-secret"), ("ann", "first-pass"), ("bob", "second:pass")]:
+        reply = Client(login_chat_server, auth=user, verbose=False).predict("Who bought Joyo.com?", [], api_name="/ask")
+        assert "Amazon" in reply["answer"]
+
+
+def test_a_busy_port_is_one_clear_line_not_a_traceback(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "app.py", "--port", str(port), "--index-dir", str(tmp_path / "index")],
+                              capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2
+    assert f"qa: error: Cannot serve on 127.0.0.1:{port}: the port is in use" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_qa_serve_checks_its_settings_first(capsys):
+    assert cli.main(["serve", "--port", "70000"]) == 2
+    assert "qa: error: Invalid settings: port: Input should be less than or equal to 65535" in capsys.readouterr().err

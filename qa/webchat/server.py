@@ -53,9 +53,9 @@ def serve(settings: Settings) -> None:
                     theme=theme, css=(_STATIC / "chat.css").read_text(encoding="utf-8"),
                     js=(_STATIC / "chat.js").read_text(encoding="utf-8"), footer_links=["api"],
                     ssr_mode=False, mcp_server=False, show_error=False, quiet=True, prevent_thread_lock=True)
-    except OSError as exc:
-        raise ConfigError(f"Cannot serve on {settings.host}:{settings.port}: {exc}",
-                          hint="Pick another port with --port or QA_PORT.") from None
+    except OSError:
+        raise ConfigError(f"Cannot serve on {settings.host}:{settings.port}: the port is in use or the "
+                          "address is not this machine's.", hint="Pick another port with --port or QA_PORT.") from None
     print(f"docqa web chat: {page.local_url}  (Ctrl-C to stop)", flush=True)
     page.block_thread()
 
