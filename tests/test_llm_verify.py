@@ -121,6 +121,15 @@ def test_unsupported_sentences_are_left_out(service, ask):
     assert "900" not in "".join(e.text for e in events if isinstance(e, Delta))
 
 
+def test_lead_ins_and_echoed_questions_are_left_out(ask):
+    script = lambda p: (f"Joyo.com only lasted four years before being sold to Amazon, says: [{passage_with(p, JOYO)}]\n"
+                        "Who bought Joyo.com after it lasted only four years?\n"
+                        f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}].")
+    events, stats, _ = ask(script)
+    assert events[-1].answer == "Joyo.com was sold to Amazon [1]."
+    assert stats.unsupported_sentences == 2
+
+
 def test_loops_are_shown_once(ask):
     events, stats, _ = ask(lambda p: "Joyo.com was sold to Amazon. " * 4)
     assert events[-1].answer == "Joyo.com was sold to Amazon [1]."

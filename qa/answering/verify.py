@@ -92,6 +92,12 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSING.search(text))
 
 
+def makes_no_claim(text: str) -> bool:
+    """A lead-in ("The passage that discusses X is:") or a question (often the user's, echoed back)
+    asserts nothing, however well its words match a passage; small models write both."""
+    return text.rstrip().endswith((":", "：", "?", "？"))
+
+
 class Scorer:
     """Support scores of answer sentences against corpus sentence runs."""
 
@@ -147,7 +153,7 @@ class Verifier:
             st.dropped += len(valid)
             return None
         self._said.add(claim.text.lower())
-        if is_refusal(claim.text) or not terms(claim.text):
+        if is_refusal(claim.text) or makes_no_claim(claim.text) or not terms(claim.text):
             st.refusals += is_refusal(claim.text)
             st.unsupported_sentences += not is_refusal(claim.text)
             st.dropped += len(valid)
