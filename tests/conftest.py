@@ -1,7 +1,6 @@
 """Shared fixtures: a real service (real Chroma, real embedder) over a copy-free temporary index."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import qa
+from processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path("seeds/lei-jun-xiaomi.txt")
@@ -39,12 +39,6 @@ def make_service(tmp_path):
         return qa.load(index_dir=tmp_path / "index", documents=[documents], **overrides)
 
     return make
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -94,11 +88,7 @@ def _chat_process(folder: Path, settings: dict[str, str]):
     try:
         yield _wait_until_serving(process, log_path, port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def _wait_until_serving(process: subprocess.Popen, log_path: Path, port: int, seconds: float = 180) -> str:

@@ -2,7 +2,6 @@
 and a clear error (no traceback) when the server is down."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,10 @@ from pathlib import Path
 import pytest
 
 import qa
+from processes import free_port, stop
 from qa.cli import main
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for_heartbeat(url: str, proc: subprocess.Popen, seconds: float) -> None:
@@ -40,7 +34,7 @@ def _wait_for_heartbeat(url: str, proc: subprocess.Popen, seconds: float) -> Non
 @pytest.fixture(scope="session")
 def chroma_url(tmp_path_factory):
     """A Chroma server in a subprocess for the session, telemetry off, stopped on teardown."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY_IMPL": "none"}
     chroma = Path(sys.executable).with_name("chroma")
     proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
@@ -51,12 +45,7 @@ def chroma_url(tmp_path_factory):
         _wait_for_heartbeat(url, proc, seconds=60)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, seconds=10)
 
 
 @pytest.fixture
@@ -101,7 +90,7 @@ def test_cli_against_the_server(chroma_url, docs, capsys, monkeypatch):
 
 
 def test_server_down_is_one_clear_error(capsys, monkeypatch):
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(qa.IndexUnavailable, match=f"Cannot reach the Chroma server at {url}"):
         qa.load(chroma_url=url)
     monkeypatch.setenv("QA_CHROMA_URL", url)
