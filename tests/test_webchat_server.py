@@ -61,6 +61,11 @@ def test_empty_and_overlong_questions_get_a_clear_error(client):
     assert client.predict("Who bought Joyo.com?", [], api_name="/ask")["supported"] is True
 
 
+def test_malformed_history_gets_a_clear_error(client):
+    with pytest.raises(Exception, match="history\\[0\\].role must be 'user', 'assistant' or 'system'"):
+        client.predict("And then?", [{"role": "robot", "content": "hi"}], api_name="/ask")
+
+
 def test_top_k_is_checked(client):
     with pytest.raises(Exception, match="top_k must be between 1 and 50"):
         client.predict("Who bought Joyo.com?", [], 99, api_name="/ask")
