@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import qa
@@ -112,12 +113,19 @@ def _stream_to_terminal(service: QAService, question: str, history: list[dict[st
 def _eval(args: argparse.Namespace) -> int:
     if squad.is_squad(Path(args.file)):
         return _eval_squad(args)
-    report = evaluate(_service(args), load_cases(Path(args.file)))
+    service = _service(args)
+    report = evaluate(service, load_cases(Path(args.file)))
+    verifier = getattr(service.model, "totals", None)  # LLM backends count what their verifier did
     if args.json:
         print(json.dumps({"metrics": report.metrics, "by_kind": report.by_kind,
-                          "failures": [o.case.id for o in report.failures()]}, indent=2))
+                          "failures": [o.case.id for o in report.failures()],
+                          **({"verifier": asdict(verifier)} if verifier else {})}, indent=2))
     else:
         print(_table(report))
+        if verifier:
+            print(f"verifier: {verifier.markers} citations written, {verifier.kept} kept, {verifier.dropped} dropped, "
+                  f"{verifier.repaired} repaired, {verifier.added} added post hoc; "
+                  f"{verifier.unsupported_sentences} of {verifier.sentences} sentences left out")
     return 0 if report.passed() else EXIT_BELOW_THRESHOLD
 
 

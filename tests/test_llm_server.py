@@ -19,6 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from qa.answering.factory import build_model
+from qa.cli import main
 from qa.answering.openai_compat import ChatClient
 from qa.answering.verify import Scorer, reply_problems
 from qa.conversation import LLMCondenser, condense
@@ -182,3 +183,18 @@ def test_failures_fall_back_to_the_extractive_answer(service, playback):
         assert reply.supported and reply.citations
     with pytest.raises(ModelUnavailable, match="cannot be reached"):
         llm_service(service, nothing_listening, llm_fallback=False).ask("Who bought Joyo.com?")
+
+
+def test_qa_eval_with_the_llm_reports_what_the_verifier_did(service, llm_url, tmp_path, monkeypatch, capsys):
+    cases = (ROOT / "tests/golden/article.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    golden = tmp_path / "two.jsonl"
+    golden.write_text("\n".join(cases) + "\n", encoding="utf-8")
+    for name, value in {"QA_LLM_BASE_URL": llm_url, "QA_LLM_MODEL": "smollm2", "QA_LLM_MAX_TOKENS": "48"}.items():
+        monkeypatch.setenv(name, value)
+    code = main(["--index-dir", str(tmp_path / "index"), "eval", str(golden), "--json",
+                 "--model", "openai-compatible"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1) and report["metrics"]["cases"] == 2
+    verifier = report["verifier"]
+    assert verifier["sentences"] >= 1
+    assert verifier["dropped"] + verifier["kept"] == verifier["markers"]
