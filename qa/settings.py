@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(20_000_000, ge=1)
 
     top_k: int = Field(5, ge=1, le=50, description="Chunks passed to the answer model")
-    dense_candidates: int = Field(64, ge=1, le=1000, description="Sentences fetched from Chroma")
+    dense_candidates: int = Field(256, ge=1, le=1000, description="Sentences fetched from Chroma")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the hybrid score")
     fusion: Literal["weighted", "rrf"] = Field("weighted", description="How dense and BM25 ranks combine")
 
