@@ -9,8 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import qa
-from qa.errors import IndexUnavailable, QAError
 from qa import squad
+from qa.errors import IndexUnavailable, QAError
 from qa.evaluation import THRESHOLDS, evaluate, load_cases
 from qa.reply import Delta, Reply
 from qa.service import QAService
@@ -130,7 +130,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _eval_squad(args: argparse.Namespace) -> int:
-    settings = load_settings(**({"index_dir": args.index_dir} if args.index_dir else {}))
+    overrides = {"index_dir": args.index_dir, "llm": args.model}
+    settings = load_settings(**{k: v for k, v in overrides.items() if v})
     results = squad.evaluate_file(Path(args.file), settings, args.limit, progress=sys.stderr.isatty())
     found = squad.metrics(results)
     if args.json:

@@ -71,3 +71,11 @@ def test_unreadable_squad_file_is_one_error(tmp_path, capsys):
     assert main(["--index-dir", str(tmp_path / "i"), "eval", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "not a readable SQuAD file" in err and "Traceback" not in err
+
+
+def test_squad_eval_honours_the_model_option(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("QA_LLM_MODEL", raising=False)
+    code = main(["--index-dir", str(tmp_path / "index"), "eval", "tests/golden/squad-mini.json",
+                 "--model", "openai-compatible"])
+    assert code == 2
+    assert "QA_LLM_MODEL is required with QA_LLM=openai-compatible" in capsys.readouterr().err
