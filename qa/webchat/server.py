@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa.answering import ExtractiveModel
+from qa.answering.factory import build_model
 from qa.errors import ConfigError, QAError
 from qa.service import QAService
 from qa.settings import Settings, load_settings
@@ -64,8 +64,8 @@ def answer_models(service: QAService) -> dict[str, QAService]:
     """The configured model first; with an LLM configured, the offline extractive one as well."""
     services = {service.model.name: service}
     if "extractive" not in services:
-        settings = service.settings
-        services["extractive"] = service.with_model(ExtractiveModel(settings.max_answer_sentences))
+        offline = service.settings.model_copy(update={"llm": "extractive"})
+        services["extractive"] = service.with_model(*build_model(offline, service.embedder))
     return services
 
 
