@@ -3,7 +3,8 @@
 import pytest
 
 from qa.answering.markers import Marker, MarkerParser, Text, marker_numbers, parse
-from qa.answering.sentences import Claim, SentenceStream, clean, render
+from qa.answering.citations import with_markers
+from qa.answering.sentences import Claim, SentenceStream, clean
 
 
 def feed_all(chunks: list[str]) -> list:
@@ -103,8 +104,8 @@ def test_list_items_and_short_fragments():
         "Mr. Lei founded it.", "Then more came."]
 
 
-def test_clean_and_render():
+def test_clean_and_with_markers():
     assert clean("- Amazon bought it .") == "Amazon bought it."
-    assert render("Amazon bought it.", [1, 2]) == "Amazon bought it [1][2]."
-    assert render("Amazon bought it", [3]) == "Amazon bought it [3]"
-    assert render("Amazon bought it.", []) == "Amazon bought it."
+    assert with_markers("Amazon bought it.", [1, 2]) == "Amazon bought it [1][2]."
+    assert with_markers("Amazon bought it", [3]) == "Amazon bought it [3]"
+    assert with_markers("Amazon bought it.", []) == "Amazon bought it."

@@ -24,3 +24,13 @@ class CitationList:
                                        record.title if record else ""))
         self._numbers[(first, last)] = number
         return number
+
+
+def with_markers(text: str, numbers: list[int]) -> str:
+    """The text with its markers before a closing full stop ("... Amazon [1][2]."), else after it."""
+    marks = "".join(f"[{n}]" for n in numbers)
+    if not marks:
+        return text
+    if text.endswith(".") and not text.endswith(".."):
+        return f"{text[:-1]} {marks}."
+    return f"{text} {marks}"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from qa.answering.base import Context
-from qa.answering.citations import CitationList
+from qa.answering.citations import CitationList, with_markers
 from qa.evidence import Evidence, Ranking
 from qa.reply import REFUSAL, Delta, Reply, SourcePassage
 
@@ -58,7 +58,7 @@ class ExtractiveModel:
         parts = []
         for e in sorted(chosen, key=lambda e: e.first):
             number = cites.cite(e.first, e.last, e.score)
-            part = with_marker(context.corpus.span_text(e.first, e.last).strip(), number)
+            part = with_markers(context.corpus.span_text(e.first, e.last).strip(), [number])
             yield Delta(part if not parts else " " + part)
             parts.append(part)
         yield Reply(" ".join(parts), True, cites.citations, context.question,
@@ -77,13 +77,6 @@ class ExtractiveModel:
             if e.fits and e.score >= self._second_ratio * best.score:
                 chosen.append(e)
         return chosen
-
-
-def with_marker(text: str, number: int) -> str:
-    """Put `[n]` before a closing full stop ("... mark [1]."), else after the text."""
-    if text.endswith(".") and not text.endswith(".."):
-        return f"{text[:-1]} [{number}]."
-    return f"{text} [{number}]"
 
 
 def looked_at(context: Context) -> list[SourcePassage]:

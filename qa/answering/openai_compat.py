@@ -16,11 +16,11 @@ import openai
 from pydantic import SecretStr
 
 from qa.answering.base import Context
-from qa.answering.citations import CitationList
+from qa.answering.citations import CitationList, with_markers
 from qa.answering.extractive import ExtractiveModel, looked_at, refusal
 from qa.answering.markers import MarkerParser
 from qa.answering.prompt import answer_messages
-from qa.answering.sentences import SentenceStream, render
+from qa.answering.sentences import SentenceStream
 from qa.answering.verify import Scorer, Verifier, VerifyStats, passage_units
 from qa.embedding import Embedder
 from qa.errors import ModelUnavailable
@@ -166,7 +166,7 @@ class OpenAICompatibleModel:
         numbers = verifier.verify(claim)
         if numbers is None:
             return
-        text = render(claim.text, list(dict.fromkeys(numbers)))
+        text = with_markers(claim.text, list(dict.fromkeys(numbers)))
         part = text if not parts else ("\n" if claim.newline else " ") + text
         parts.append(part)
         yield Delta(part)

@@ -77,13 +77,3 @@ class SentenceStream:
     def _rest_from(self, end: int) -> None:
         self._text = self._text[end:]
         self._marks = [(at - end, ns) for at, ns in self._marks if at > end]
-
-
-def render(text: str, numbers: list[int]) -> str:
-    """The sentence with its markers before the closing full stop: "... Amazon [1][2]."."""
-    marks = "".join(f"[{n}]" for n in numbers)
-    if not marks:
-        return text
-    if text.endswith(".") and not text.endswith(".."):
-        return f"{text[:-1]} {marks}."
-    return f"{text} {marks}"
