@@ -1,13 +1,13 @@
 """docqa's web chat: `python app.py` serves the bundled article on http://127.0.0.1:7860.
 
-A thin entry point; the page lives in `qa/webchat/` and answers come from `qa.QAService`.
+A thin entry point; the page lives in `qa/apps/webchat/` and answers come from `qa.QAService`.
 Every setting can also come from `QA_*` variables or `qa.toml` (see the README).
 """
 
 import argparse
 import sys
 
-from qa.webchat.server import main
+from qa.apps.webchat.server import main
 
 
 def _arguments() -> dict:

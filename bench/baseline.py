@@ -30,8 +30,8 @@ from pydantic import PrivateAttr
 from tqdm import tqdm
 
 import qa
-from qa import squad
-from qa.embedding import Embedder, build_embedder
+from qa.eval import squad
+from qa.index.embedding import Embedder, build_embedder
 from qa.text import terms
 
 OUT = Path("bench/out")

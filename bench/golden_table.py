@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import qa
-from qa.evaluation import evaluate, load_cases
+from qa.eval.golden import evaluate, load_cases
 
 SETS = ("article-dev", "article")
 

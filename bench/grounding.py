@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import qa
-from qa.answering.verify import Grounding, Scorer
-from qa.evaluation import load_cases, normalise
+from qa.answering.llm.verify import Grounding, Scorer
+from qa.eval.golden import load_cases, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = {

@@ -23,10 +23,10 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 import qa
 from baseline import COVID, SameEmbedding
-from qa import squad
-from qa.chunking import Chunker
-from qa.documents import discover, read_document
-from qa.embedding import build_embedder
+from qa.eval import squad
+from qa.index.chunking import Chunker
+from qa.index.documents import discover, read_document
+from qa.index.embedding import build_embedder
 
 BATCH = 32
 

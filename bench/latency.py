@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import qa
-from qa.evaluation import load_cases
+from qa.eval.golden import load_cases
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -44,7 +44,7 @@ def main() -> None:
     colds = []
     for _ in range(3):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "qa.cli", "--index-dir", str(index), "ask", "Who bought Joyo.com?"],
+        subprocess.run([sys.executable, "-m", "qa.apps.cli", "--index-dir", str(index), "ask", "Who bought Joyo.com?"],
                        check=True, capture_output=True)
         colds.append(time.perf_counter() - t)
     p50, p95, e50 = statistics.median(asks), percentile(asks, 0.95), statistics.median(embeds)

@@ -24,8 +24,8 @@ import qa  # noqa: E402
 from llm_server import start_server, stop_server  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from qa.answering.factory import build_model  # noqa: E402
-from qa.answering.verify import Scorer, reply_problems  # noqa: E402
-from qa.evaluation import judge, load_cases, metrics  # noqa: E402
+from qa.answering.llm.verify import Scorer, reply_problems  # noqa: E402
+from qa.eval.golden import judge, load_cases, metrics  # noqa: E402
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import qa
-from qa import squad
-from qa.evaluation import load_cases
+from qa.eval import squad
+from qa.eval.golden import load_cases
 
 OUT = Path("bench/out")
 INDEX = OUT / "covid-index"
@@ -82,7 +82,7 @@ def cold_ask(collection: str, question: str, index: Path) -> float:
     times = []
     for _ in range(3):
         began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "qa.cli", "--index-dir", str(index), "--collection", collection,
+        subprocess.run([sys.executable, "-m", "qa.apps.cli", "--index-dir", str(index), "--collection", collection,
                         "ask", question], check=True, capture_output=True)
         times.append(time.perf_counter() - began)
     return statistics.median(times)

@@ -19,7 +19,7 @@ from pathlib import Path
 from gradio_client import Client
 
 import qa
-from qa.evaluation import load_cases
+from qa.eval.golden import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,17 +13,17 @@ from pathlib import Path
 
 from qa.answering import AnswerModel, Context
 from qa.answering.factory import build_model
-from qa.chunking import Chunker
-from qa.conversation import Message, condense, validate_history
-from qa.corpus import Corpus
-from qa.embedding import Embedder, build_embedder
+from qa.index.chunking import Chunker
+from qa.query.conversation import Message, condense, validate_history
+from qa.query.corpus import Corpus
+from qa.index.embedding import Embedder, build_embedder
 from qa.errors import InvalidQuestion
-from qa.evidence import EvidenceSelector
-from qa.ingestion import IngestReport, Ingestor
+from qa.query.evidence import EvidenceSelector
+from qa.index.ingestion import IngestReport, Ingestor
 from qa.reply import Delta, Reply
-from qa.retrieval import HybridRetriever, Query
+from qa.query.retrieval import HybridRetriever, Query
 from qa.settings import Settings
-from qa.store import DocumentRecord, Store, open_http_client, open_persistent_client
+from qa.index.store import DocumentRecord, Store, open_http_client, open_persistent_client
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import pytest
 
 import qa
 from processes import free_port, stop
-from qa.cli import main
+from qa.apps.cli import main
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import qa
-from qa.cli import main
+from qa.apps.cli import main
 from qa.settings import load_settings
 
 
@@ -65,7 +65,7 @@ def test_rebuild_sets_a_corrupt_index_aside(tmp_path, capsys):
 
 
 def test_console_script_runs_in_a_real_process(service):
-    done = subprocess.run([sys.executable, "-m", "qa.cli", "--index-dir", str(service.settings.index_dir),
+    done = subprocess.run([sys.executable, "-m", "qa.apps.cli", "--index-dir", str(service.settings.index_dir),
                            "ask", "--json", "Who bought Joyo.com?"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Amazon" in json.loads(done.stdout)["answer"]

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import qa
-from qa.corpus import Corpus
+from qa.query.corpus import Corpus
 
 FILES = 14
 SENTENCES = 30
@@ -30,13 +30,13 @@ def many(tmp_path):
 
 def _ingest_until_killed(index, folder, committed_before_kill: int) -> None:
     """Run `qa -v ingest` and SIGKILL it once it has committed some documents, not all."""
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "-v", "--index-dir", str(index), "ingest", str(folder)],
+    proc = subprocess.Popen([sys.executable, "-m", "qa.apps.cli", "-v", "--index-dir", str(index), "ingest", str(folder)],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 120
     seen = 0
     try:
         for line in proc.stderr:
-            seen += "qa.ingestion: indexed" in line
+            seen += "qa.index.ingestion: indexed" in line
             if seen >= committed_before_kill or time.monotonic() > deadline:
                 break
     finally:

@@ -5,8 +5,8 @@ import docx
 import pytest
 from fpdf import FPDF
 
-from qa.cli import main
-from qa.readers import extract_text
+from qa.apps.cli import main
+from qa.index.readers import extract_text
 
 
 def _pdf(path, pages):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation import THRESHOLDS, evaluate, load_cases
+from qa.eval.golden import THRESHOLDS, evaluate, load_cases
 
 GOLDEN = Path("tests/golden/article.jsonl")
 

@@ -91,9 +91,9 @@ def test_half_written_document_is_invisible_and_repaired(make_service, docs):
     svc = make_service(docs)
     svc.ingest()
     store = svc._store
-    doc = qa.documents.read_document(docs / "notes.md", 10**6)
-    orphan = qa.documents.Document(doc.source, doc.text.replace("fourth", "seventh"), doc.title, "", "f" * 64)
-    from qa.ingestion import chunk_vectors
+    doc = qa.index.documents.read_document(docs / "notes.md", 10**6)
+    orphan = qa.index.documents.Document(doc.source, doc.text.replace("fourth", "seventh"), doc.title, "", "f" * 64)
+    from qa.index.ingestion import chunk_vectors
     chunks, sentences = svc._ingestor._chunker.chunks(orphan), svc._ingestor._chunker.sentences(orphan)
     vectors = svc._embedder.embed_passages([s.text for s in sentences])
     store._upsert("sentences", [s.id for s in sentences], vectors, [s.text for s in sentences],

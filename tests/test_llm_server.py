@@ -19,14 +19,14 @@ import pytest
 from pydantic import SecretStr
 
 from qa.answering.factory import build_model
-from qa.cli import main
-from qa.answering.openai_compat import ChatClient
-from qa.answering.verify import Scorer, reply_problems
-from qa.conversation import LLMCondenser, condense
-from qa.evaluation import judge, load_cases
+from qa.apps.cli import main
+from qa.answering.llm.openai_compat import ChatClient
+from qa.answering.llm.verify import Scorer, reply_problems
+from qa.query.conversation import LLMCondenser, condense
+from qa.eval.golden import judge, load_cases
 from qa.errors import ModelUnavailable
 from qa.reply import Delta, Reply
-from qa.retrieval import Query
+from qa.query.retrieval import Query
 from llm_server import start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from qa.answering.markers import Marker, MarkerParser, Text, marker_numbers, parse
+from qa.answering.llm.markers import Marker, MarkerParser, Text, marker_numbers, parse
 from qa.answering.citations import with_markers
-from qa.answering.sentences import Claim, SentenceStream, clean
+from qa.answering.llm.sentences import Claim, SentenceStream, clean
 
 
 def feed_all(chunks: list[str]) -> list:

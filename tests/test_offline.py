@@ -23,6 +23,6 @@ def test_telemetry_and_hub_are_off():
 
 
 def test_tokenizer_loads_without_network():
-    from qa.chunking import cl100k
+    from qa.index.chunking import cl100k
 
     assert len(cl100k().encode("Lei Jun founded Xiaomi in 2010.")) > 5

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.cli import main
-from qa.squad import f1, normalize_answer
+from qa.apps.cli import main
+from qa.eval.squad import f1, normalize_answer
 
 MINI = Path("tests/golden/squad-mini.json")
 KEYS = ["n", "hit@1", "hit@5", "mrr", "answer_recall", "f1", "citation_precision", "latency_p50_ms"]

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from qa.chunking import Chunker
-from qa.documents import read_document
-from qa.question import profile, satisfies
+from qa.index.chunking import Chunker
+from qa.index.documents import read_document
+from qa.query.question import profile, satisfies
 from qa.text import is_mostly_non_latin, sentence_spans, terms
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")

@@ -8,9 +8,9 @@ import pytest
 from qa.reply import REFUSAL, Citation, Reply, SourcePassage
 from qa.errors import ConfigError
 from qa.settings import Settings
-from qa.webchat import render
-from qa.webchat.server import answer_models, logins
-from qa.webchat.ui import UNEXPECTED, ChatHandlers
+from qa.apps.webchat import render
+from qa.apps.webchat.server import answer_models, logins
+from qa.apps.webchat.ui import UNEXPECTED, ChatHandlers
 
 SOURCE = "docs/a.txt"
 PASSAGE = SourcePassage("Intro. Lei Jun bought <script>alert(1)</script> Joyo. Outro.", SOURCE, 100, 160, 0.9, "Head")

@@ -4,10 +4,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from qa.corpus import Corpus
-from qa.evidence import Ranking
+from qa.query.corpus import Corpus
+from qa.query.evidence import Ranking
 from qa.reply import Delta, Reply
-from qa.retrieval import Retrieval
+from qa.query.retrieval import Retrieval
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Citation numbering: numbers follow the order in which passages are first cited."""
 
-from qa.corpus import Corpus
+from qa.query.corpus import Corpus
 from qa.reply import Citation
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from qa.answering.base import Context
 from qa.answering.citations import CitationList, with_markers
-from qa.evidence import Evidence, Ranking
+from qa.query.evidence import Evidence, Ranking
 from qa.reply import REFUSAL, Delta, Reply, SourcePassage
 
 

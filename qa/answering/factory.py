@@ -4,10 +4,10 @@ from collections.abc import Callable, Sequence
 
 from qa.answering.base import AnswerModel
 from qa.answering.extractive import ExtractiveModel
-from qa.conversation import LLMCondenser, Message, condense
-from qa.embedding import Embedder
+from qa.query.conversation import LLMCondenser, Message, condense
+from qa.index.embedding import Embedder
 from qa.errors import ConfigError
-from qa.retrieval import Query
+from qa.query.retrieval import Query
 from qa.settings import Settings
 
 Condenser = Callable[[str, Sequence[Message]], Query]
@@ -21,7 +21,7 @@ def build_model(settings: Settings, embedder: Embedder) -> tuple[AnswerModel, Co
     if not settings.llm_model:
         raise ConfigError("QA_LLM_MODEL is required with QA_LLM=openai-compatible.",
                           hint="Name the model the server serves, e.g. gpt-4o-mini or llama3.2.")
-    from qa.answering.openai_compat import ChatClient, OpenAICompatibleModel  # imports openai: only when used
+    from qa.answering.llm.openai_compat import ChatClient, OpenAICompatibleModel  # imports openai: only when used
 
     client = ChatClient(settings.llm_base_url, settings.llm_api_key, settings.llm_model, settings.llm_temperature,
                         settings.llm_timeout, settings.llm_max_tokens, settings.llm_max_retries)

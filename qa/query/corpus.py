@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from qa.chunking import Chunk, Sentence
-from qa.store import DocumentRecord, Store
+from qa.index.chunking import Chunk, Sentence
+from qa.index.store import DocumentRecord, Store
 from qa.text import terms
 
 log = logging.getLogger(__name__)

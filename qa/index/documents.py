@@ -3,7 +3,7 @@
 A document's optional metadata lives beside it in `<file>.meta.json` (`{"title": ..., "date": ...}`),
 so the document itself stays byte-for-byte what its author wrote and citation offsets can be checked
 against it with `Path(source).read_text(encoding="utf-8")`. HTML, PDF and DOCX files are read through
-`qa.readers`; their offsets index the extracted text, which the index keeps (see that module).
+`qa.index.readers`; their offsets index the extracted text, which the index keeps (see that module).
 """
 
 import hashlib
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import DocumentError
-from qa.readers import EXTRACTED_SUFFIXES, PLAIN_SUFFIXES, extract_text
+from qa.index.readers import EXTRACTED_SUFFIXES, PLAIN_SUFFIXES, extract_text
 
 log = logging.getLogger(__name__)
 

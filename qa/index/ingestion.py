@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa.chunking import Chunk, Chunker, Sentence
-from qa.documents import Document, discover, read_document
-from qa.embedding import Embedder
+from qa.index.chunking import Chunk, Chunker, Sentence
+from qa.index.documents import Document, discover, read_document
+from qa.index.embedding import Embedder
 from qa.errors import DocumentError
-from qa.store import Store
+from qa.index.store import Store
 
 log = logging.getLogger(__name__)
 

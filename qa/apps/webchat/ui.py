@@ -13,7 +13,7 @@ import gradio as gr
 from qa.errors import InvalidQuestion, QAError
 from qa.reply import Delta, Reply
 from qa.service import QAService
-from qa.webchat import render
+from qa.apps.webchat import render
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from qa.chunking import Chunk, Sentence
-from qa.documents import Document
+from qa.index.chunking import Chunk, Sentence
+from qa.index.documents import Document
 from qa.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from functools import lru_cache
 import tiktoken
 from llama_index.core.node_parser import SentenceSplitter
 
-from qa.documents import Document
+from qa.index.documents import Document
 from qa.text import sentence_spans
 
 log = logging.getLogger(__name__)

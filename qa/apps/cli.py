@@ -9,13 +9,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 import qa
-from qa import squad
+from qa.eval import squad
 from qa.errors import IndexUnavailable, QAError
-from qa.evaluation import THRESHOLDS, evaluate, load_cases
+from qa.eval.golden import THRESHOLDS, evaluate, load_cases
 from qa.reply import Delta, Reply
 from qa.service import QAService
 from qa.settings import load_settings
-from qa.store import set_aside
+from qa.index.store import set_aside
 
 EXIT_USAGE = 2
 EXIT_BELOW_THRESHOLD = 1
@@ -184,7 +184,7 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from qa.webchat.server import main as serve
+    from qa.apps.webchat.server import main as serve
 
     return serve(host=args.host, port=args.port, index_dir=args.index_dir, collection=args.collection)
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from qa.answering.citations import CitationList
-from qa.answering.markers import parse
-from qa.answering.sentences import Claim, SentenceStream
-from qa.corpus import Corpus
-from qa.embedding import Embedder
-from qa.evidence import coverage
+from qa.answering.llm.markers import parse
+from qa.answering.llm.sentences import Claim, SentenceStream
+from qa.query.corpus import Corpus
+from qa.index.embedding import Embedder
+from qa.query.evidence import coverage
 from qa.reply import Reply
 from qa.text import terms
 

@@ -40,7 +40,7 @@ def serve(settings: Settings) -> None:
     offline.prepare()
     import gradio as gr
 
-    from qa.webchat.ui import build
+    from qa.apps.webchat.ui import build
 
     credentials = logins(settings)
     service = QAService.from_settings(settings)

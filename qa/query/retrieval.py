@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.corpus import Corpus, Passage
-from qa.embedding import Embedder
-from qa.store import Store
+from qa.query.corpus import Corpus, Passage
+from qa.index.embedding import Embedder
+from qa.index.store import Store
 from qa.text import terms
 
 

@@ -9,9 +9,9 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
-from qa.answering.prompt import condense_messages
+from qa.answering.llm.prompt import condense_messages
 from qa.errors import InvalidQuestion, QAError
-from qa.retrieval import Query
+from qa.query.retrieval import Query
 from qa.text import stopwords, terms, words
 
 _FOLLOW_UP_START = re.compile(r"^\s*(and|but|so|also|then|what about|how about|why|what else)\b", re.I)

@@ -18,11 +18,11 @@ from pydantic import SecretStr
 from qa.answering.base import Context
 from qa.answering.citations import CitationList, with_markers
 from qa.answering.extractive import ExtractiveModel, looked_at, refusal
-from qa.answering.markers import MarkerParser
-from qa.answering.prompt import answer_messages
-from qa.answering.sentences import SentenceStream
-from qa.answering.verify import Scorer, Verifier, VerifyStats, passage_units
-from qa.embedding import Embedder
+from qa.answering.llm.markers import MarkerParser
+from qa.answering.llm.prompt import answer_messages
+from qa.answering.llm.sentences import SentenceStream
+from qa.answering.llm.verify import Scorer, Verifier, VerifyStats, passage_units
+from qa.index.embedding import Embedder
 from qa.errors import ModelUnavailable
 from qa.reply import REFUSAL, Delta, Reply
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.corpus import Corpus
-from qa.question import Profile, names_present, profile, satisfies
-from qa.retrieval import Retrieval
+from qa.query.corpus import Corpus
+from qa.query.question import Profile, names_present, profile, satisfies
+from qa.query.retrieval import Retrieval
 from qa.text import is_statement, terms
 
 

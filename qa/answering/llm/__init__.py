@@ -1,0 +1,1 @@
+"""The LLM backend: prompt, streamed `[n]` markers, sentence stream, citation verification, client."""

@@ -1,0 +1,1 @@
+"""Thin front ends over `QAService`: the `qa` command and the web chat."""

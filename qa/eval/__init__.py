@@ -1,0 +1,1 @@
+"""Evaluation: golden JSON Lines files and SQuAD-format sets, measured through the public API."""

@@ -1,0 +1,1 @@
+"""The index side: files -> documents -> chunks and sentences -> vectors -> the store."""

@@ -1,0 +1,1 @@
+"""The question side: conversation -> retrieval -> fusion -> evidence, over a corpus snapshot."""
