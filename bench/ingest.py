@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import chromadb
+from baseline import COVID, SameEmbedding
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 import qa
-from baseline import COVID, SameEmbedding
 from qa.eval import squad
 from qa.index.chunking import Chunker
 from qa.index.documents import discover, read_document

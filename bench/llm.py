@@ -20,9 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import qa  # noqa: E402
 from llm_server import start_server, stop_server  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
+
+import qa  # noqa: E402
 from qa.answering.factory import build_model  # noqa: E402
 from qa.answering.llm.verify import Scorer, reply_problems  # noqa: E402
 from qa.eval.golden import judge, load_cases, metrics  # noqa: E402

@@ -11,7 +11,12 @@ from qa import offline
 offline.prepare()
 
 from qa.errors import (  # noqa: E402
-    ConfigError, DocumentError, IndexUnavailable, InvalidQuestion, ModelUnavailable, QAError,
+    ConfigError,
+    DocumentError,
+    IndexUnavailable,
+    InvalidQuestion,
+    ModelUnavailable,
+    QAError,
 )
 from qa.reply import REFUSAL, Citation, Delta, Reply, SourcePassage  # noqa: E402
 from qa.service import QAService  # noqa: E402

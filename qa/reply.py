@@ -1,6 +1,10 @@
 """The one reply type every front end shares: Python API, CLI `--json`, web chat and HTTP API."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.query.explain import Explanation
 
 REFUSAL = "I could not find this in the documents."
 
@@ -45,11 +49,16 @@ class Reply:
     question: str = ""
     search_query: str = ""
     passages: list[SourcePassage] = field(default_factory=list)
+    explanation: "Explanation | None" = None
 
     def to_dict(self) -> dict:
-        """The stable JSON shape: `{"answer", "supported", "citations": [...]}`."""
-        return {"answer": self.answer, "supported": self.supported,
+        """The stable JSON shape: `{"answer", "supported", "citations": [...]}`, plus `explain` when
+        the question was asked with `explain=True`."""
+        data = {"answer": self.answer, "supported": self.supported,
                 "citations": [c.to_dict() for c in self.citations]}
+        if self.explanation is not None:
+            data["explain"] = self.explanation.to_dict()
+        return data
 
 
 @dataclass(frozen=True)

@@ -6,26 +6,29 @@ builds the index on first use when it is empty, and turns a question into a Repl
 
 import logging
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.answering import AnswerModel, Context
 from qa.answering.factory import build_model
+from qa.errors import InvalidQuestion
 from qa.index.chunking import Chunker
+from qa.index.embedding import Embedder, build_embedder
+from qa.index.ingestion import Ingestor, IngestReport
+from qa.index.store import DocumentRecord, Store, open_http_client, open_persistent_client
 from qa.query.conversation import Message, condense, validate_history
 from qa.query.corpus import Corpus
-from qa.index.embedding import Embedder, build_embedder
-from qa.errors import InvalidQuestion
-from qa.query.evidence import EvidenceSelector
-from qa.index.ingestion import IngestReport, Ingestor
-from qa.reply import Delta, Reply
+from qa.query.evidence import EvidenceRanker, evidence_ranker
+from qa.query.fusion import Fusion, build_fusion
 from qa.query.retrieval import HybridRetriever, Query
+from qa.reply import Delta, Reply
 from qa.settings import Settings
-from qa.index.store import DocumentRecord, Store, open_http_client, open_persistent_client
+from qa.text import clean_text
 
 log = logging.getLogger(__name__)
+
+_FUSION_OF = {"learned": "learned", "rules": "weighted"}  # each evidence ranker with the fusion it was made with
 
 
 @dataclass
@@ -34,21 +37,24 @@ class _Engine:
 
     corpus: Corpus
     retriever: HybridRetriever
-    selector: EvidenceSelector
+    ranker: EvidenceRanker
 
 
 class QAService:
     """Ask questions of the indexed documents; ingest documents into the index."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, model: AnswerModel,
-                 condenser: Callable[[str, Sequence[Message]], Query] = condense):
+                 condenser: Callable[[str, Sequence[Message]], Query] = condense,
+                 fusion: Fusion | None = None, ranker: Callable[[Corpus], EvidenceRanker] | None = None):
         self.settings = settings
         self._store = store
         self._embedder = embedder
         self._model = model
         self._condense = condenser
+        self._fusion = fusion or build_fusion(settings.fusion or _FUSION_OF[settings.evidence], settings.dense_weight)
+        self._ranker = ranker or evidence_ranker(settings.evidence, settings.answer_threshold)
         self._ingestor = Ingestor(store, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
-                                  settings.max_file_bytes)
+                                  settings.max_file_bytes, settings.follow_links)
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
 
@@ -68,7 +74,7 @@ class QAService:
     def with_model(self, model: AnswerModel,
                    condenser: Callable[[str, Sequence[Message]], Query] = condense) -> "QAService":
         """A service over the same index and embedder that answers with another model."""
-        other = QAService(self.settings, self._store, self._embedder, model, condenser)
+        other = QAService(self.settings, self._store, self._embedder, model, condenser, self._fusion, self._ranker)
         other._engine = self._engine
         return other
 
@@ -83,13 +89,14 @@ class QAService:
         return cls(settings, store, embedder, model, condenser)
 
     def ingest(self, paths: Sequence[Path | str] | None = None, rebuild: bool = False,
-               progress: bool = False) -> IngestReport:
-        """Bring the index in line with `paths` (default: the configured documents)."""
+               progress: bool = False, follow_links: bool | None = None) -> IngestReport:
+        """Bring the index in line with `paths` (default: the configured documents). Links out of an
+        ingested folder are skipped unless `follow_links` (default: the `follow_links` setting)."""
         targets = [Path(p) for p in (paths or self.settings.documents)]
         with self._lock:
             if rebuild:
                 self._store.drop()
-            report = self._ingestor.run(targets, progress=progress)
+            report = self._ingestor.run(targets, progress=progress, follow_links=follow_links)
             self._engine = None
         for error in report.errors:
             log.warning("%s", error)
@@ -116,19 +123,21 @@ class QAService:
         The answer model is not called: an LLM server may still be starting, and it is not ours to wait for.
         """
         engine = self._ready()
-        engine.selector.rank(engine.retriever.retrieve(condense("What do the documents say?", []), None))
+        engine.ranker.rank(engine.retriever.retrieve(condense("What do the documents say?", []), None))
 
-    def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None) -> Reply:
-        """Answer with citations, or refuse when the documents do not hold the answer."""
+    def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None,
+            explain: bool = False) -> Reply:
+        """Answer with citations, or refuse when the documents do not hold the answer; with `explain`,
+        the reply says why (`Reply.explanation`)."""
         final = None
-        for event in self.stream(question, history, top_k):
+        for event in self.stream(question, history, top_k, explain):
             if isinstance(event, Reply):
                 final = event
         assert final is not None, "answer models always end with a Reply"
         return final
 
     def stream(self, question: str, history: Sequence[Message] | None = None,
-               top_k: int | None = None) -> Iterator[Delta | Reply]:
+               top_k: int | None = None, explain: bool = False) -> Iterator[Delta | Reply]:
         """Text deltas as the answer is composed, then the final Reply."""
         question = self.clean_question(question)
         turns = validate_history(history)
@@ -136,14 +145,17 @@ class QAService:
             raise InvalidQuestion("top_k must be between 1 and 50")
         engine = self._ready()
         retrieval = engine.retriever.retrieve(self._condense(question, turns), top_k)
-        context = Context(question, retrieval, engine.selector.rank(retrieval), engine.corpus)
-        yield from self._model.stream(context)
+        context = Context(question, retrieval, engine.ranker.rank(retrieval), engine.corpus)
+        for event in self._model.stream(context):
+            if explain and isinstance(event, Reply):
+                event = replace(event, explanation=engine.ranker.explain(context.ranking))
+            yield event
 
     def clean_question(self, question: object) -> str:
         """The question with control characters removed; InvalidQuestion if nothing is left."""
         if not isinstance(question, str):
             raise InvalidQuestion(f"The question must be text, not {type(question).__name__}.")
-        cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cf") else c for c in question)
+        cleaned = clean_text(question)
         cleaned = " ".join(cleaned.split())
         if not cleaned:
             raise InvalidQuestion("The question is empty.", hint="Type a question about the documents.")
@@ -170,6 +182,6 @@ class QAService:
 
     def _build(self, corpus: Corpus) -> _Engine:
         s = self.settings
-        retriever = HybridRetriever(self._store, corpus, self._embedder, s.top_k, s.dense_candidates,
-                                    s.dense_weight, s.fusion)
-        return _Engine(corpus, retriever, EvidenceSelector(corpus))
+        retriever = HybridRetriever(self._store, corpus, self._embedder, self._fusion, s.top_k, s.dense_candidates,
+                                    s.evidence_chunks)
+        return _Engine(corpus, retriever, self._ranker(corpus))

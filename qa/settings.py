@@ -36,12 +36,22 @@ class Settings(BaseSettings):
     embed_threads: int = Field(2, ge=1, le=64)
     chunk_size: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k tokens")
     chunk_overlap: int = Field(16, ge=0, le=512)
-    max_file_bytes: int = Field(20_000_000, ge=1)
+    max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are refused")
+    follow_links: bool = Field(False, description="Ingest files that symbolic links inside a folder lead to outside it")
 
     top_k: int = Field(5, ge=1, le=50, description="Chunks passed to the answer model")
     dense_candidates: int = Field(256, ge=1, le=1000, description="Sentences fetched from Chroma")
-    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the hybrid score")
-    fusion: Literal["weighted", "rrf"] = Field("weighted", description="How dense and BM25 ranks combine")
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the score with fusion=weighted")
+    fusion: Literal["learned", "weighted", "rrf"] | None = Field(
+        None, description="How dense and BM25 scores combine: the fitted model, a weighted mix, or reciprocal rank "
+        "(default: the one the evidence ranker was made with: learned for learned, weighted for rules)")
+    evidence: Literal["rules", "learned"] = Field(
+        "rules", description="How the answering sentence is picked and the answer-or-refuse decision made: "
+        "the hand-set rules, or the model fitted on data (qa/models/evidence.json)")
+    evidence_chunks: int = Field(10, ge=1, le=50, description="Best chunks whose sentence runs are candidate evidence")
+    answer_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Answer when the best run's probability reaches this (default: the "
+        "evidence model's own, chosen on a dev split); higher refuses more")
 
     llm: Literal["extractive", "openai-compatible"] = Field(
         "extractive", description="Answer model: the offline extractive one, or an OpenAI-compatible server")

@@ -5,6 +5,7 @@ so that headings and paragraphs never merge, with offsets into the original text
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,9 +32,9 @@ QUESTION_WORDS = frozenset(
 
 # Verbs that name the same event from either side ("who bought it?" / "it was sold to Amazon").
 # Stems map to one term so that lexical matching sees them as the same word.
-_SAME_EVENT = {stem: "buy" for stem in ("buy", "bought", "purchas", "acquir", "sell", "sold")} | {
-    stem: "wear" for stem in ("wear", "wore", "worn", "dress")
-}
+_SAME_EVENT = dict.fromkeys(("buy", "bought", "purchas", "acquir", "sell", "sold"), "buy") | dict.fromkeys(
+    ("wear", "wore", "worn", "dress"), "wear"
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,15 @@ def _merge_fragments(text: str, pieces: list[Span]) -> list[Span]:
         else:
             merged.append(piece)
     return merged
+
+
+def clean_text(text: str) -> str:
+    """User text made safe to embed and show: control and format characters, lone surrogates
+    ("\\ud800", which no encoder accepts) and unassigned code points become spaces."""
+    return "".join(" " if unicodedata.category(c) in _UNSAFE else c for c in text)
+
+
+_UNSAFE = frozenset({"Cc", "Cf", "Cs", "Cn"})
 
 
 def is_statement(sentence: str) -> bool:

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import free_port, stop
 
 import qa
-from processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path("seeds/lei-jun-xiaomi.txt")

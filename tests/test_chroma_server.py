@@ -9,9 +9,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from processes import free_port, stop
 
 import qa
-from processes import free_port, stop
 from qa.apps.cli import main
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")

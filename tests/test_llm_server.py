@@ -16,18 +16,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from llm_server import start_server, stop_server
 from pydantic import SecretStr
 
 from qa.answering.factory import build_model
-from qa.apps.cli import main
 from qa.answering.llm.openai_compat import ChatClient
 from qa.answering.llm.verify import Scorer, reply_problems
-from qa.query.conversation import LLMCondenser, condense
-from qa.eval.golden import judge, load_cases
+from qa.apps.cli import main
 from qa.errors import ModelUnavailable
-from qa.reply import Delta, Reply
+from qa.eval.golden import judge, load_cases
+from qa.query.conversation import LLMCondenser, condense
 from qa.query.retrieval import Query
-from llm_server import start_server, stop_server
+from qa.reply import Delta, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-test-7f3a9c-do-not-leak"

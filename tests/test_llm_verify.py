@@ -15,10 +15,10 @@ from qa.answering.factory import build_model
 from qa.answering.llm.openai_compat import OpenAICompatibleModel
 from qa.answering.llm.verify import Grounding, Scorer, reply_problems
 from qa.apps.cli import main
-from qa.query.conversation import LLMCondenser, condense
 from qa.errors import ConfigError, ModelUnavailable
-from qa.reply import REFUSAL, Delta, Reply
+from qa.query.conversation import LLMCondenser, condense
 from qa.query.retrieval import Query
+from qa.reply import REFUSAL, Delta, Reply
 from qa.settings import load_settings
 
 JOYO = "Joyo.com only lasted four years before being sold to Amazon"

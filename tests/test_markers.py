@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.answering.llm.markers import Marker, MarkerParser, Text, marker_numbers, parse
 from qa.answering.citations import with_markers
+from qa.answering.llm.markers import Marker, MarkerParser, Text, marker_numbers, parse
 from qa.answering.llm.sentences import Claim, SentenceStream, clean
 
 

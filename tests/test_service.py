@@ -53,7 +53,7 @@ def test_chinese_question_finds_the_english_passage(service):
     assert reply.supported and "February 4" in reply.answer
 
 
-@pytest.mark.parametrize("question", ["", "   \n\t ", "\x00\x01\x02", None, 42])
+@pytest.mark.parametrize("question", ["", "   \n\t ", "\x00\x01\x02", None, 42, "\ud800", "\udfff\u200b"])
 def test_empty_or_non_text_questions_are_invalid(service, question):
     with pytest.raises(qa.InvalidQuestion):
         service.ask(question)
@@ -62,6 +62,12 @@ def test_empty_or_non_text_questions_are_invalid(service, question):
 def test_over_long_question_is_invalid(service):
     with pytest.raises(qa.InvalidQuestion, match="limit is 2000"):
         service.ask("why " * 600)
+
+
+def test_lone_surrogates_are_removed_not_fatal(service):
+    assert "Amazon" in service.ask("Who bought\ud800 Joyo.com?").answer
+    history = [{"role": "user", "content": "Who founded Joyo.com?\udfff"}]
+    assert service.ask("And who ended up buying it?", history=history).supported
 
 
 def test_control_characters_are_removed_not_fatal(service):

@@ -5,12 +5,12 @@ import re
 import gradio as gr
 import pytest
 
-from qa.reply import REFUSAL, Citation, Reply, SourcePassage
-from qa.errors import ConfigError
-from qa.settings import Settings
 from qa.apps.webchat import render
 from qa.apps.webchat.server import answer_models, logins
 from qa.apps.webchat.ui import UNEXPECTED, ChatHandlers
+from qa.errors import ConfigError
+from qa.reply import REFUSAL, Citation, Reply, SourcePassage
+from qa.settings import Settings
 
 SOURCE = "docs/a.txt"
 PASSAGE = SourcePassage("Intro. Lei Jun bought <script>alert(1)</script> Joyo. Outro.", SOURCE, 100, 160, 0.9, "Head")

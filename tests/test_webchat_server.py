@@ -12,7 +12,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AuthenticationError
 
-from qa import cli
+from qa.apps import cli
 from qa.reply import REFUSAL
 
 

@@ -6,8 +6,8 @@ from typing import Protocol
 
 from qa.query.corpus import Corpus
 from qa.query.evidence import Ranking
-from qa.reply import Delta, Reply
 from qa.query.retrieval import Retrieval
+from qa.reply import Delta, Reply
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from collections.abc import Callable, Sequence
 
 from qa.answering.base import AnswerModel
 from qa.answering.extractive import ExtractiveModel
-from qa.query.conversation import LLMCondenser, Message, condense
-from qa.index.embedding import Embedder
 from qa.errors import ConfigError
+from qa.index.embedding import Embedder
+from qa.query.conversation import LLMCondenser, Message, condense
 from qa.query.retrieval import Query
 from qa.settings import Settings
 

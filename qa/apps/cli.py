@@ -9,13 +9,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 import qa
-from qa.eval import squad
 from qa.errors import IndexUnavailable, QAError
+from qa.eval import squad
 from qa.eval.golden import THRESHOLDS, evaluate, load_cases
+from qa.index.store import set_aside
 from qa.reply import Delta, Reply
 from qa.service import QAService
 from qa.settings import load_settings
-from qa.index.store import set_aside
 
 EXIT_USAGE = 2
 EXIT_BELOW_THRESHOLD = 1
@@ -49,18 +49,26 @@ def _ingest(args: argparse.Namespace) -> int:
             raise
         print(f"The index at {index} cannot be read; moved it to {set_aside(index)} and rebuilding.")
         service = _service(args)
-    report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty())
+    report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty(),
+                            follow_links=args.follow_links or None)
     print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
           f"removed {len(report.removed)}: {report.chunks} chunks, {report.sentences} sentences "
           f"in {report.seconds:.1f} s")
+    for note in report.skipped:
+        print(f"qa: warning: skipped {note}", file=sys.stderr)
     for error in report.errors:
         print(f"qa: error: {error.user_message()}", file=sys.stderr)
     return EXIT_USAGE if report.errors else 0
 
 
 def _ask(args: argparse.Namespace) -> int:
-    reply = _service(args).ask(" ".join(args.question), top_k=args.top_k)
-    print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2) if args.json else format_reply(reply))
+    reply = _service(args).ask(" ".join(args.question), top_k=args.top_k, explain=args.explain)
+    if args.json:
+        print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_reply(reply))
+        if reply.explanation is not None:
+            print("\n".join(reply.explanation.lines()))
     return 0
 
 
@@ -105,6 +113,7 @@ def _stream_to_terminal(service: QAService, question: str, history: list[dict[st
         else:
             final = event
     print()
+    assert final is not None, "answer models always end with a Reply"
     for line in format_reply(final).splitlines()[1:]:
         print(line)
     return final
@@ -200,12 +209,18 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index files and folders (default: seeds/)")
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--rebuild", action="store_true", help="drop the collection and index from scratch")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also ingest what symbolic links inside a folder lead to outside it "
+                        "(default: skipped, with a warning)")
     p.set_defaults(run=_ingest)
 
     p = sub.add_parser("ask", help="ask one question")
     p.add_argument("question", nargs="+")
     p.add_argument("--json", action="store_true", help="print the reply as JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50)")
+    p.add_argument("--explain", action="store_true",
+                   help="also show the best evidence runs, their features and probabilities, "
+                        "and why it answered or refused")
     _model_option(p)
     p.set_defaults(run=_ask)
 

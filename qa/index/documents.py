@@ -9,6 +9,7 @@ against it with `Path(source).read_text(encoding="utf-8")`. HTML, PDF and DOCX f
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,18 +34,58 @@ class Document:
     content_hash: str
 
 
-def discover(paths: list[Path]) -> tuple[list[Path], list[DocumentError]]:
-    """Expand folders into their supported files (sorted); report paths that do not exist."""
+def discover(paths: list[Path], follow_links: bool = False) -> tuple[list[Path], list[DocumentError], list[str]]:
+    """Expand folders into their supported files (sorted); report paths that do not exist.
+
+    Inside a folder, a symbolic link that leads outside it is skipped with a warning, as ripgrep does
+    (`qa ingest docs/` must not index /etc/passwd through a link someone left in docs/), unless
+    `follow_links`; device files, FIFOs and sockets are never read. Returns (files, errors, skipped).
+    """
     found: list[Path] = []
     missing: list[DocumentError] = []
+    skipped: list[str] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and _supported(p)))
+            found.extend(_walk(path, follow_links, skipped))
         elif path.is_file():
             found.append(path)
+        elif path.exists() or path.is_symlink():
+            missing.append(DocumentError(f"{path}: not a regular file (a device, FIFO, socket or broken link)"))
         else:
             missing.append(DocumentError(f"{path}: no such file or folder"))
-    return found, missing
+    for note in skipped:
+        log.warning("skipped %s", note)
+    return found, missing, skipped
+
+
+def _walk(folder: Path, follow_links: bool, skipped: list[str]) -> list[Path]:
+    """Supported regular files under `folder`, in sorted order, never leaving it through a link
+    unless `follow_links` (and then never entering the same real folder twice)."""
+    root = folder.resolve()
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for here, dirs, files in os.walk(folder, followlinks=follow_links):
+        base = Path(here)
+        real = base.resolve()
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        for name in sorted(dirs):
+            link = base / name
+            if link.is_symlink() and not follow_links and not link.resolve().is_relative_to(root):
+                skipped.append(f"{link}: a link to a folder outside {folder} (use --follow-links to include it)")
+        for name in sorted(files):
+            path = base / name
+            if not _supported(path):
+                continue
+            if path.is_symlink() and not follow_links and not path.resolve().is_relative_to(root):
+                skipped.append(f"{path}: a link to a file outside {folder} (use --follow-links to include it)")
+            elif not path.is_file():
+                skipped.append(f"{path}: not a regular file (a device, FIFO, socket or broken link)")
+            else:
+                out.append(path)
+    return sorted(out)
 
 
 def _supported(path: Path) -> bool:

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from qa.errors import DocumentError
 from qa.index.chunking import Chunk, Chunker, Sentence
 from qa.index.documents import Document, discover, read_document
 from qa.index.embedding import Embedder
-from qa.errors import DocumentError
 from qa.index.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     errors: list[DocumentError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     chunks: int = 0
     sentences: int = 0
     repaired: int = 0
@@ -42,16 +43,19 @@ class IngestReport:
 class Ingestor:
     """Brings the store in line with a set of files and folders."""
 
-    def __init__(self, store: Store, embedder: Embedder, chunker: Chunker, max_file_bytes: int):
+    def __init__(self, store: Store, embedder: Embedder, chunker: Chunker, max_file_bytes: int,
+                 follow_links: bool = False):
         self._store = store
         self._embedder = embedder
         self._chunker = chunker
         self._max_bytes = max_file_bytes
+        self._follow_links = follow_links
 
-    def run(self, paths: list[Path], progress: bool = False) -> IngestReport:
+    def run(self, paths: list[Path], progress: bool = False, follow_links: bool | None = None) -> IngestReport:
         began = time.perf_counter()
         report = IngestReport(repaired=self._store.repair())
-        files, report.errors = discover(paths)
+        follow = self._follow_links if follow_links is None else follow_links
+        files, report.errors, report.skipped = discover(paths, follow)
         committed = self._store.documents()
         todo: list[Document] = []
         for path in files:

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from qa.errors import IndexUnavailable
 from qa.index.chunking import Chunk, Sentence
 from qa.index.documents import Document
-from qa.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from qa.answering.llm.prompt import condense_messages
 from qa.errors import InvalidQuestion, QAError
 from qa.query.retrieval import Query
-from qa.text import stopwords, terms, words
+from qa.text import clean_text, stopwords, terms, words
 
 _FOLLOW_UP_START = re.compile(r"^\s*(and|but|so|also|then|what about|how about|why|what else)\b", re.I)
 _REFERENCES = frozenset(
@@ -41,7 +41,7 @@ def validate_history(history: Sequence[Message] | None) -> list[Message]:
             raise InvalidQuestion(f"history[{n}] must be a dict with a string 'content'")
         if turn.get("role") not in ("user", "assistant", "system"):
             raise InvalidQuestion(f"history[{n}].role must be 'user', 'assistant' or 'system'")
-        clean.append({"role": turn["role"], "content": turn["content"]})
+        clean.append({"role": turn["role"], "content": clean_text(turn["content"])})
     return clean
 
 

@@ -1,14 +1,16 @@
 """An in-memory snapshot of the committed index: chunk and sentence texts, BM25, term statistics.
 
-Chroma holds the vectors and answers the dense search; lexical search and sentence selection
-need every text at hand, so the service loads this snapshot once and reloads it after ingest.
+Chroma holds the vectors and answers the dense search; lexical search and evidence features need
+every text at hand, so the service loads this snapshot once and reloads it after ingest. Besides
+the texts it keeps what the evidence features look up per question: which sentences use a term
+(postings), which document and chunks each sentence belongs to, and the sentence runs.
 """
 
 import bisect
 import logging
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import bm25s
@@ -20,6 +22,8 @@ from qa.text import terms
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+_PREFIX_MIN = 4  # a term matches a longer word it starts (and vice versa) from this length on
 
 
 @dataclass(frozen=True)
@@ -35,22 +39,33 @@ class Corpus:
     """Committed documents, their chunks and sentences, and the lexical indexes over them."""
 
     def __init__(self, documents: dict[str, DocumentRecord], chunks: list[Chunk],
-                 sentences: list[Sentence], sentence_vectors: np.ndarray):
+                 sentences: list[Sentence], sentence_vectors: np.ndarray,
+                 sentence_terms: list[frozenset[str]] | None = None, chunk_terms: list[list[str]] | None = None):
         self.documents = documents
         self.passages = [Passage(c, documents[c.source].title, documents[c.source].date) for c in chunks]
         self.sentences = sentences
         self.sentence_vectors = sentence_vectors
         self.sentence_index = {s.id: i for i, s in enumerate(sentences)}
-        self.sentence_terms = [set(terms(s.text)) for s in sentences]
+        self.sentence_terms = sentence_terms or [frozenset(terms(s.text)) for s in sentences]
+        self._chunk_terms = chunk_terms or [terms(c.text) for c in chunks]
+        sources = sorted(documents)
+        number = {source: n for n, source in enumerate(sources)}
+        self.sources = sources
+        self.sentence_doc = np.array([number[s.source] for s in sentences], dtype=np.int32)
+        self.chunk_doc = np.array([number[c.source] for c in chunks], dtype=np.int32)
+        self.sentence_position = _relative_positions(sentences)
         self._by_source = _group_by_source(sentences)
+        self.chunk_sentences = [np.array(self.sentences_in(p.chunk), dtype=np.int64) for p in self.passages]
         self.chunks_of_sentence: list[list[int]] = [[] for _ in sentences]
-        for ci, passage in enumerate(self.passages):
-            for si in self.sentences_in(passage.chunk):
+        for ci, inside in enumerate(self.chunk_sentences):
+            for si in inside:
                 self.chunks_of_sentence[si].append(ci)
         self.units = _units(sentences)
-        self._bm25 = _bm25([terms(c.text) for c in chunks])
-        self._idf = _idf(self.sentence_terms)
-        self._max_idf = math.log(1 + (len(sentences) + 0.5) / 0.5)
+        self._bm25 = _bm25(self._chunk_terms)
+        self._postings = _postings(self.sentence_terms)
+        n = len(sentences)
+        self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         self._vocabulary = sorted(self._idf)
 
     @classmethod
@@ -67,6 +82,15 @@ class Corpus:
         log.info("corpus: %d documents, %d chunks, %d sentences", len(documents), len(chunks), len(sentences))
         return cls(documents, chunks, [sentences[k] for k in order], vectors)
 
+    def without(self, sources: set[str]) -> "Corpus":
+        """The same snapshot with some documents left out (training asks questions without their paper)."""
+        keep_s = [i for i, s in enumerate(self.sentences) if s.source not in sources]
+        keep_c = [i for i, p in enumerate(self.passages) if p.chunk.source not in sources]
+        return Corpus({k: v for k, v in self.documents.items() if k not in sources},
+                      [self.passages[i].chunk for i in keep_c], [self.sentences[i] for i in keep_s],
+                      self.sentence_vectors[keep_s], [self.sentence_terms[i] for i in keep_s],
+                      [self._chunk_terms[i] for i in keep_c])
+
     def __len__(self) -> int:
         return len(self.passages)
 
@@ -78,7 +102,31 @@ class Corpus:
 
     def idf(self, term: str) -> float:
         """Inverse sentence frequency; a term the corpus never uses gets the maximum."""
-        return self._idf.get(term, self._max_idf)
+        return self._idf.get(term, self.max_idf)
+
+    def matches(self, term: str) -> list[str]:
+        """The corpus terms that count as this term: itself, and from four letters on, the longer
+        words it starts and the shorter words that start it ("vaccin" ~ "vaccination")."""
+        found = [term] if term in self._idf else []
+        if len(term) < _PREFIX_MIN:
+            return found
+        at = bisect.bisect_right(self._vocabulary, term)
+        while at < len(self._vocabulary) and self._vocabulary[at].startswith(term):
+            found.append(self._vocabulary[at])
+            at += 1
+        found += [term[:k] for k in range(_PREFIX_MIN, len(term)) if term[:k] in self._idf]
+        return found
+
+    def sentences_with(self, term: str) -> np.ndarray:
+        """Indexes of the sentences that use the term or a word matching it (sorted)."""
+        parts = [self._postings[t] for t in self.matches(term)]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+
+    def knows(self, term: str) -> bool:
+        """Does any sentence use this term (or a word matching it)?"""
+        return bool(self.matches(term))
 
     def sentences_in(self, chunk: Chunk) -> list[int]:
         """Indexes of the sentences that overlap the chunk, in document order."""
@@ -86,15 +134,6 @@ class Corpus:
         lo = max(0, bisect.bisect_right(starts, chunk.start) - 1)
         hi = bisect.bisect_left(starts, chunk.end)
         return [idxs[k] for k in range(lo, hi) if self.sentences[idxs[k]].end > chunk.start]
-
-    def knows(self, term: str) -> bool:
-        """Does any sentence use this term (or a longer word it starts)?"""
-        if term in self._idf:
-            return True
-        if len(term) < 4:
-            return False
-        at = bisect.bisect_left(self._vocabulary, term)
-        return at < len(self._vocabulary) and self._vocabulary[at].startswith(term)
 
     def context_text(self, index: int) -> str:
         """The paragraph holding a sentence and the paragraph before it: where "he" is named."""
@@ -114,6 +153,15 @@ class Corpus:
         parts = [self.sentences[first].text]
         parts += [self.sentences[k].lead + self.sentences[k].text for k in range(first + 1, last + 1)]
         return "".join(parts)
+
+    def neighbours(self, first: int, last: int) -> list[int]:
+        """The sentences just before and after a run, within its document."""
+        out = []
+        if first > 0 and self.sentences[first - 1].source == self.sentences[first].source:
+            out.append(first - 1)
+        if last + 1 < len(self.sentences) and self.sentences[last + 1].source == self.sentences[last].source:
+            out.append(last + 1)
+        return out
 
 
 _REFERRING = re.compile(
@@ -143,6 +191,12 @@ def _units(sentences: list[Sentence]) -> list[tuple[int, int]]:
         if i + 1 < len(sentences) and units[i + 1][0] == units[i][0]:
             last[i] = last[i + 1]
     return [(units[i][0], last[i]) for i in range(len(sentences))]
+
+
+def _relative_positions(sentences: list[Sentence]) -> np.ndarray:
+    """Each sentence's place in its document, 0.0 (first) to 1.0 (last)."""
+    count = Counter(s.source for s in sentences)
+    return np.array([s.position / max(1, count[s.source] - 1) for s in sentences], dtype=np.float32)
 
 
 def _rows(records: dict) -> zip:
@@ -175,7 +229,9 @@ def _bm25(tokenised: list[list[str]]) -> bm25s.BM25 | None:
     return index
 
 
-def _idf(sentence_terms: list[set[str]]) -> dict[str, float]:
-    n = len(sentence_terms)
-    df = Counter(t for ts in sentence_terms for t in ts)
-    return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+def _postings(sentence_terms: list[frozenset[str]]) -> dict[str, np.ndarray]:
+    found: dict[str, list[int]] = defaultdict(list)
+    for i, ts in enumerate(sentence_terms):
+        for t in ts:
+            found[t].append(i)
+    return {t: np.array(p, dtype=np.int64) for t, p in found.items()}

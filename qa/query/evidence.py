@@ -1,141 +1,103 @@
-"""Evidence selection: which sentences inside the retrieved chunks answer the question.
+"""Evidence: which sentence run of the retrieved chunks answers the question, and how likely it is to.
 
-Candidates are sentence runs (a sentence plus the ones that continue it with "He...", "This...")
-inside the retrieved chunks. Each gets three signals: dense similarity to the user's own words,
-the share of the question's terms it contains (weighted by rarity), and its chunk's retrieval
-score. A run that lacks the kind of fact asked for (a date for "when", an amount for "how much
-did it cost") or a name the question uses is marked, so the answer model can refuse.
+A model fitted on data (`qa/models/evidence.json`, see `bench/train_ranker.py`) turns each
+candidate run's features (`features.py`) into the probability that it answers the question. The
+runs are ranked by it, and the best run's probability decides between answering and refusing:
+the threshold was chosen on a dev split for a stated precision and ships in the same file.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
+from qa.errors import ConfigError
+from qa.query import learned
 from qa.query.corpus import Corpus
-from qa.query.question import Profile, names_present, profile, satisfies
+from qa.query.explain import Explanation, explain
+from qa.query.features import RUN_FEATURES, FeatureExtractor, candidates
 from qa.query.retrieval import Retrieval
-from qa.text import is_statement, terms
-
-
-@dataclass(frozen=True)
-class Weights:
-    """How the signals mix; chosen on the dev golden set (see README)."""
-
-    dense: float = 0.45
-    coverage: float = 0.30
-    chunk: float = 0.25
-    unfit: float = 0.30
-    follow_up_context: float = 0.5
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A candidate run of sentences [first, last] with its signals; `score` ranks."""
+    """A candidate run of sentences [first, last]: its best chunk's rank, probability and features."""
 
     first: int
     last: int
     passage_rank: int
-    dense: float
-    coverage: float
-    fits: bool
-    score: float
+    probability: float
+    features: tuple[float, ...]
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """Evidence best first, and what the question asked for."""
+    """Evidence best first, the score from which a run is taken to answer, and whether the best does.
 
-    need: Profile
+    `answerable` defaults to "the best run reaches the threshold"; a ranker may decide otherwise.
+    """
+
     evidence: list[Evidence]
-    unknown_attribute: bool
+    threshold: float
+    feature_names: tuple[str, ...] = RUN_FEATURES
+    decision: bool | None = None
+
+    @property
+    def best(self) -> Evidence | None:
+        return self.evidence[0] if self.evidence else None
+
+    @property
+    def answerable(self) -> bool:
+        if self.decision is not None:
+            return self.decision
+        return bool(self.evidence) and self.evidence[0].probability >= self.threshold
 
 
-def coverage(question_terms: list[str], text_terms: set[str], corpus: Corpus) -> float:
-    """Rarity-weighted share of the question's terms found in the text (0..1)."""
-    unique = list(dict.fromkeys(question_terms))
-    if not unique:
-        return 0.0
-    weights = [corpus.idf(t) for t in unique]
-    hit = sum(w for t, w in zip(unique, weights) if _covered(t, text_terms))
-    return hit / sum(weights)
+class EvidenceRanker(Protocol):
+    """Ranks the sentence runs of one retrieval."""
+
+    def rank(self, retrieval: Retrieval) -> Ranking: ...
+
+    def explain(self, ranking: Ranking) -> Explanation: ...
 
 
-def _covered(term: str, text_terms: set[str]) -> bool:
-    if term in text_terms:
-        return True
-    if len(term) < 4:
-        return False
-    return any(len(s) >= 4 and (s.startswith(term) or term.startswith(s)) for s in text_terms)
+class LearnedEvidenceRanker:
+    """Ranks runs by the fitted model's probability that they answer the question."""
 
-
-class EvidenceSelector:
-    """Ranks the sentence runs of the retrieved chunks for one question."""
-
-    def __init__(self, corpus: Corpus, weights: Weights = Weights()):
+    def __init__(self, corpus: Corpus, model: learned.LearnedModel, threshold: float | None = None):
         self._corpus = corpus
-        self._weights = weights
+        self._model = model
+        self._extractor = FeatureExtractor(corpus)
+        chosen = threshold if threshold is not None else model.threshold
+        self._threshold = 0.5 if chosen is None else float(chosen)
 
     def rank(self, retrieval: Retrieval) -> Ranking:
-        focus = retrieval.query.focus
-        need = profile(focus)
-        unknown = _mostly_unknown(need.attribute, self._corpus)
-        names = [n for n in need.names if all(self._corpus.knows(t) for t in terms(n))]
-        units = self._candidates(retrieval)
-        if not units:
-            return Ranking(need, [], unknown)
-        c = self._corpus
-        sims = self._similarities(units, retrieval)
-        focus_terms = terms(focus)
-        search_terms = terms(retrieval.query.search)
-        found = []
-        for (first, last), rank in units.items():
-            text = c.span_text(first, last)
-            unit_terms = set().union(*(c.sentence_terms[k] for k in range(first, last + 1)))
-            fits = satisfies(text, need) and names_present(c.context_text(first), names)
-            cover = max(coverage(focus_terms, unit_terms, c), coverage(search_terms, unit_terms, c))
-            found.append((first, last, rank, max(sims[k] for k in range(first, last + 1)), cover, fits))
-        return Ranking(need, self._score(found, retrieval), unknown)
+        pool = [(r.index, r.score) for r in retrieval.pool]
+        found = candidates(self._corpus, pool)
+        if not found.units:
+            return Ranking([], self._threshold)
+        pool_docs = self._corpus.chunk_doc[[i for i, _ in pool]]
+        x = self._extractor.compute(retrieval.query.focus, retrieval.query.search, retrieval.focus_vector,
+                                    retrieval.search_vector, found, pool_docs,
+                                    retrieval.sentence_similarity)
+        p = self._model.probability(x)
+        order = np.argsort(-p, kind="stable")
+        evidence = [Evidence(found.units[i][0], found.units[i][1], int(found.chunk_rank[i]), float(p[i]),
+                             tuple(float(v) for v in x[i])) for i in order]
+        return Ranking(evidence, self._threshold)
 
-    def _similarities(self, units: dict[tuple[int, int], int], retrieval: Retrieval) -> dict[int, float]:
-        """Dense similarity of the candidate sentences only; follow-ups mix in the condensed query."""
-        ids = sorted({k for first, last in units for k in range(first, last + 1)})
-        vectors = self._corpus.sentence_vectors[ids]
-        sims = vectors @ retrieval.focus_vector
-        if retrieval.query.search != retrieval.query.focus:
-            w = self._weights.follow_up_context
-            sims = (1 - w) * sims + w * (vectors @ retrieval.search_vector)
-        return dict(zip(ids, sims.tolist()))
-
-    def _score(self, found: list[tuple], retrieval: Retrieval) -> list[Evidence]:
-        w = self._weights
-        dense = _relative(np.array([f[3] for f in found]))
-        out = []
-        for f, d in zip(found, dense):
-            first, last, rank, sim, cover, fits = f
-            chunk = retrieval.passages[rank].score
-            score = w.dense * d + w.coverage * cover + w.chunk * chunk - w.unfit * (not fits)
-            out.append(Evidence(first, last, rank, sim, cover, fits, float(score)))
-        return sorted(out, key=lambda e: -e.score)
-
-    def _candidates(self, retrieval: Retrieval) -> dict[tuple[int, int], int]:
-        """Sentence runs that overlap a retrieved chunk -> rank of the best such chunk."""
-        seen: dict[tuple[int, int], int] = {}
-        for rank, ranked in enumerate(retrieval.passages):
-            for i in self._corpus.sentences_in(ranked.passage.chunk):
-                unit = self._corpus.units[i]
-                if unit not in seen and is_statement(self._corpus.sentences[unit[1]].text):
-                    seen[unit] = rank
-        return seen
+    def explain(self, ranking: Ranking) -> Explanation:
+        return explain(ranking, self._corpus, self._model)
 
 
-def _mostly_unknown(attribute: list[str], corpus: Corpus) -> bool:
-    """More than half of the asked-for attribute's words never occur in the corpus."""
-    if not attribute:
-        return False
-    return sum(not corpus.knows(t) for t in attribute) / len(attribute) > 0.5
+def evidence_ranker(name: str, threshold: float | None = None) -> Callable[[Corpus], EvidenceRanker]:
+    """The evidence ranker named in settings, bound to each corpus snapshot as it is loaded."""
+    if name == "rules":
+        from qa.query.rules import RulesEvidenceRanker
 
-
-def _relative(values: np.ndarray) -> np.ndarray:
-    """Scale similarities to 0..1 within the candidates (e5 similarities sit in a narrow band)."""
-    lo, hi = float(values.min()), float(values.max())
-    return (values - lo) / (hi - lo) if hi - lo > 1e-9 else np.ones_like(values)
+        return RulesEvidenceRanker
+    if name == "learned":
+        model = learned.load("evidence", RUN_FEATURES)
+        return lambda corpus: LearnedEvidenceRanker(corpus, model, threshold)
+    raise ConfigError(f"Unknown evidence ranker {name!r}; choose learned or rules.")

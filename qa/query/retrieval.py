@@ -1,18 +1,19 @@
-"""Hybrid retrieval of chunks: dense (Chroma, sentence vectors) + BM25, fused by weighted scores.
+"""Retrieval of chunks: dense similarity (Chroma, sentence vectors) and BM25, fused by `fusion.py`.
 
 Dense search runs over sentence vectors: a chunk's dense score is its best sentence's similarity,
-so a long chunk is never diluted by its other sentences. Both score lists are min-max normalised
-and mixed with `dense_weight`, or fused by reciprocal rank (`fusion="rrf"`); bench/fusion.py
-measures both (README).
+so a long chunk is never diluted by its other sentences. The fusion turns both signals (and
+document-level ones derived from them) into one score; the best `top_k` chunks are the passages
+shown and given to LLMs, and a wider pool feeds evidence selection.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.query.corpus import Corpus, Passage
 from qa.index.embedding import Embedder
 from qa.index.store import Store
+from qa.query.corpus import Corpus, Passage
+from qa.query.fusion import ChunkSignals, Fusion
 from qa.text import terms
 
 
@@ -26,7 +27,10 @@ class Query:
 
 @dataclass(frozen=True)
 class RankedPassage:
+    """A retrieved chunk with its fused score and the two signals it came from."""
+
     passage: Passage
+    index: int
     score: float
     dense: float
     lexical: float
@@ -34,27 +38,36 @@ class RankedPassage:
 
 @dataclass
 class Retrieval:
-    """Ranked passages plus what evidence selection needs: vectors and dense similarities."""
+    """The ranked pool of chunks plus what evidence selection needs: vectors and dense similarities.
+
+    `passages` are the best `top_k` of `pool`, the chunks evidence is looked for in.
+    """
 
     query: Query
-    passages: list[RankedPassage]
+    pool: list[RankedPassage]
+    top_k: int
     search_vector: np.ndarray
     focus_vector: np.ndarray
     sentence_similarity: dict[int, float]
+    signals: ChunkSignals
+
+    @property
+    def passages(self) -> list[RankedPassage]:
+        return self.pool[:self.top_k]
 
 
 class HybridRetriever:
-    """Dense + BM25 over one corpus snapshot."""
+    """Dense + BM25 over one corpus snapshot, fused by a `Fusion`."""
 
-    def __init__(self, store: Store, corpus: Corpus, embedder: Embedder,
-                 top_k: int, dense_candidates: int, dense_weight: float, fusion: str = "weighted"):
+    def __init__(self, store: Store, corpus: Corpus, embedder: Embedder, fusion: Fusion,
+                 top_k: int, dense_candidates: int, pool: int):
         self._store = store
         self._corpus = corpus
         self._embedder = embedder
+        self._fusion = fusion
         self.top_k = top_k
         self._candidates = dense_candidates
-        self._dense_weight = dense_weight
-        self._fusion = fusion
+        self._pool = pool
 
     def retrieve(self, query: Query, top_k: int | None = None) -> Retrieval:
         k = top_k or self.top_k
@@ -62,16 +75,13 @@ class HybridRetriever:
         vectors = self._embedder.embed_queries(texts)
         search_vec, focus_vec = vectors[0], vectors[-1]
         similarity = self._dense_sentences(search_vec)
-        dense = self._chunk_dense(similarity)
-        lexical = self._corpus.bm25_scores(terms(query.search))
-        if self._fusion == "rrf":
-            fused = _minmax(_rrf(dense) + _rrf(lexical))
-        else:
-            fused = self._dense_weight * _minmax(dense) + (1 - self._dense_weight) * _minmax(lexical)
-        order = np.argsort(-fused, kind="stable")[:k]
-        ranked = [RankedPassage(self._corpus.passages[i], float(fused[i]), float(dense[i]), float(lexical[i]))
-                  for i in order]
-        return Retrieval(query, ranked, search_vec, focus_vec, similarity)
+        signals = ChunkSignals(self._chunk_dense(similarity), self._corpus.bm25_scores(terms(query.search)),
+                               self._corpus.chunk_doc)
+        fused = self._fusion.score(signals)
+        order = np.argsort(-fused, kind="stable")[:max(k, self._pool)]
+        ranked = [RankedPassage(self._corpus.passages[i], int(i), float(fused[i]), float(signals.dense[i]),
+                                float(signals.lexical[i])) for i in order]
+        return Retrieval(query, ranked, k, search_vec, focus_vec, similarity, signals)
 
     def _dense_sentences(self, vector: np.ndarray) -> dict[int, float]:
         """Similarity of the nearest sentences, keyed by corpus sentence index."""
@@ -89,19 +99,3 @@ class HybridRetriever:
             for chunk in self._corpus.chunks_of_sentence[sentence]:
                 scores[chunk] = max(scores[chunk], sim)
         return scores
-
-
-def _rrf(scores: np.ndarray, k: int = 60) -> np.ndarray:
-    """Reciprocal-rank contribution of each item: 1 / (k + rank)."""
-    ranks = np.empty(len(scores))
-    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
-    return 1.0 / (k + ranks)
-
-
-def _minmax(values: np.ndarray) -> np.ndarray:
-    if values.size == 0:
-        return values
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo < 1e-9:
-        return np.zeros_like(values)
-    return (values - lo) / (hi - lo)

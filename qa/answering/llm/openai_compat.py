@@ -9,6 +9,7 @@ with `fallback`, they (and answers nothing supports) are answered by the extract
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx2
@@ -22,8 +23,8 @@ from qa.answering.llm.markers import MarkerParser
 from qa.answering.llm.prompt import answer_messages
 from qa.answering.llm.sentences import SentenceStream
 from qa.answering.llm.verify import Scorer, Verifier, VerifyStats, passage_units
-from qa.index.embedding import Embedder
 from qa.errors import ModelUnavailable
+from qa.index.embedding import Embedder
 from qa.reply import REFUSAL, Delta, Reply
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,10 @@ class ChatClient:
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Iterator[str]:
         """The text of the reply as it arrives."""
-        response = None
+        response: Any = None
         try:
             response = self._client.chat.completions.create(
-                model=self.model, messages=messages, stream=True, temperature=self._temperature,
+                model=self.model, messages=cast(Any, messages), stream=True, temperature=self._temperature,
                 max_tokens=max_tokens or self._max_tokens)
             for chunk in response:
                 if chunk.choices and chunk.choices[0].delta.content:

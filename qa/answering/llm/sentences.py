@@ -8,7 +8,7 @@ Amazon sentence, which therefore ends only when "He" starts the next one.
 import re
 from dataclasses import dataclass, field
 
-from qa.answering.llm.markers import Event, Marker, Text
+from qa.answering.llm.markers import Event, Marker
 
 _BOUNDARY = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*(\s+)(?=\S)|(\n\s*)(?=\S)")
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•]|#{1,6})\s+")

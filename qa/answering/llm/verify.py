@@ -17,9 +17,9 @@ import numpy as np
 from qa.answering.citations import CitationList
 from qa.answering.llm.markers import parse
 from qa.answering.llm.sentences import Claim, SentenceStream
-from qa.query.corpus import Corpus
 from qa.index.embedding import Embedder
-from qa.query.evidence import coverage
+from qa.query.corpus import Corpus
+from qa.query.features import coverage
 from qa.reply import Reply
 from qa.text import terms
 
@@ -116,7 +116,7 @@ class Scorer:
         vector = self.vector(text) if vector is None else vector
         dense = float(np.max(c.sentence_vectors[ids] @ vector)) if ids else 0.0
         stated = numbers(text)
-        found = set().union(*(numbers(c.span_text(f, l)) for f, l in units)) if units else set()
+        found = set().union(*(numbers(c.span_text(first, last)) for first, last in units)) if units else set()
         return Support(units, lexical, dense, stated <= found)
 
     def vector(self, text: str) -> np.ndarray:

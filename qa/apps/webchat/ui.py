@@ -10,10 +10,10 @@ from typing import Any
 
 import gradio as gr
 
+from qa.apps.webchat import render
 from qa.errors import InvalidQuestion, QAError
 from qa.reply import Delta, Reply
 from qa.service import QAService
-from qa.apps.webchat import render
 
 log = logging.getLogger(__name__)
 
