@@ -6,6 +6,7 @@ import pytest
 from fpdf import FPDF
 
 from qa.apps.cli import main
+from qa.eval.checks import citation_holds
 from qa.index.readers import extract_text
 
 
@@ -63,7 +64,7 @@ def test_rich_documents_are_cited_by_offsets_into_their_extracted_text(make_serv
     assert reply.supported and expected in reply.answer
     cited = reply.citations[0]
     assert cited.source == str(mixed / source)
-    assert svc.document_text(cited.source)[cited.start:cited.end] == cited.text
+    assert citation_holds(cited, svc.document_text)
     assert svc.document_text(cited.source) == extract_text(mixed / source)
 
 
@@ -115,3 +116,23 @@ def test_collections_keep_corpora_apart(tmp_path, mixed, capsys):
     assert "1820" not in capsys.readouterr().out
     main(["--index-dir", index, "--collection", "village", "ask", "When was the village well dug?"])
     assert "1820" in capsys.readouterr().out
+
+
+def test_golden_eval_of_rich_documents_checks_offsets_in_their_extracted_text(make_service, mixed, tmp_path):
+    """`qa eval` on a golden file whose answers cite a PDF and an HTML page: the offset check reads the
+    extracted text the index keeps, not the binary file (it used to crash or call every citation broken)."""
+    import json
+
+    from qa.eval.golden import evaluate, load_cases
+
+    golden = tmp_path / "rich.jsonl"
+    golden.write_text("".join(json.dumps(c) + "\n" for c in [
+        {"id": "pdf", "question": "Who is the lighthouse keeper?", "answers": ["Oskar Lind"],
+         "evidence": "The lighthouse keeper is named Oskar Lind"},
+        {"id": "html", "question": "Who runs the bakery on Mill Street?", "answers": ["Greta Holm"],
+         "evidence": "run by Greta Holm"}]), encoding="utf-8")
+    svc = make_service(mixed)
+    svc.ingest()
+    report = evaluate(svc, load_cases(golden))
+    assert {c.source.rsplit(".", 1)[1] for o in report.outcomes for c in o.reply.citations} == {"pdf", "html"}
+    assert report.metrics["offsets_ok"] == 1.0

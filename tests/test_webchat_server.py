@@ -5,7 +5,6 @@ import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,17 +12,13 @@ from gradio_client import Client
 from gradio_client.exceptions import AuthenticationError
 
 from qa.apps import cli
+from qa.eval.checks import citation_holds, file_text
 from qa.reply import REFUSAL
 
 
 @pytest.fixture(scope="module")
 def client(chat_server) -> Client:
     return Client(chat_server, verbose=False)
-
-
-def _offsets_hold(citation: dict) -> bool:
-    text = Path(citation["source"]).read_text(encoding="utf-8")
-    return text[citation["start"]:citation["end"]] == citation["text"]
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -37,7 +32,7 @@ def test_ask_answers_with_exact_citations(client, question, expected):
     assert expected in reply["answer"] and "[1]" in reply["answer"]
     assert reply["citations"][0]["number"] == 1
     assert expected in reply["citations"][0]["text"]
-    assert all(_offsets_hold(c) for c in reply["citations"])
+    assert all(citation_holds(c, file_text) for c in reply["citations"])
 
 
 def test_follow_up_uses_the_history(client):
@@ -100,7 +95,7 @@ def test_chat_configured_for_an_llm_offers_it_first_and_the_extractive_model_bes
     assert set(reply) == {"answer", "supported", "citations"}
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", reply["answer"])}
     assert numbers == {c["number"] for c in reply["citations"]}, "every [n] shown points at a citation"
-    assert all(_offsets_hold(c) for c in reply["citations"])
+    assert all(citation_holds(c, file_text) for c in reply["citations"])
     assert reply["supported"] == bool(reply["citations"])
 
     offline = client.predict("Who bought Joyo.com?", [], None, "extractive", api_name="/ask")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import QAError
+from qa.eval.checks import TextOf, file_text, offsets_hold
 from qa.reply import Reply
 from qa.service import QAService
 
@@ -84,18 +85,9 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def offsets_hold(reply: Reply) -> bool:
-    """Every citation's text is exactly its source file's text at its offsets."""
-    for c in reply.citations:
-        try:
-            if Path(c.source).read_text(encoding="utf-8")[c.start:c.end] != c.text:
-                return False
-        except OSError:
-            return False
-    return True
-
-
-def judge(case: Case, reply: Reply, seconds: float) -> Outcome:
+def judge(case: Case, reply: Reply, seconds: float, document_text: TextOf = file_text) -> Outcome:
+    """The verdicts on one reply; offsets are checked against `document_text` (the service's, for
+    PDF, HTML and DOCX sources)."""
     answer = normalise(reply.answer)
     evidence = normalise(case.evidence or "")
     if case.answerable:
@@ -104,7 +96,7 @@ def judge(case: Case, reply: Reply, seconds: float) -> Outcome:
         retrieved = any(evidence in normalise(p.text) for p in reply.passages)
     else:
         correct, relevant, retrieved = (not reply.supported and not reply.citations), 0, True
-    return Outcome(case, reply, seconds, correct, relevant, retrieved, offsets_hold(reply))
+    return Outcome(case, reply, seconds, correct, relevant, retrieved, offsets_hold(reply.citations, document_text))
 
 
 def evaluate(service: QAService, cases: list[Case]) -> Report:
@@ -113,7 +105,7 @@ def evaluate(service: QAService, cases: list[Case]) -> Report:
     for case in cases:
         began = time.perf_counter()
         reply = service.ask(case.question, history=case.history)
-        outcomes.append(judge(case, reply, time.perf_counter() - began))
+        outcomes.append(judge(case, reply, time.perf_counter() - began, service.document_text))
     report = Report(outcomes, metrics(outcomes))
     for kind in sorted({o.case.kind for o in outcomes}):
         report.by_kind[kind] = metrics([o for o in outcomes if o.case.kind == kind])

@@ -17,6 +17,7 @@ import numpy as np
 from qa.answering.citations import CitationList
 from qa.answering.llm.markers import parse
 from qa.answering.llm.sentences import Claim, SentenceStream
+from qa.eval.checks import TextOf, citation_holds, file_text
 from qa.index.embedding import Embedder
 from qa.query.corpus import Corpus
 from qa.query.features import coverage
@@ -188,7 +189,7 @@ def passage_units(corpus: Corpus, chunks: list) -> list[list[Unit]]:
     return [list(dict.fromkeys(corpus.units[i] for i in corpus.sentences_in(chunk))) for chunk in chunks]
 
 
-def reply_problems(reply: Reply, scorer: Scorer) -> list[str]:
+def reply_problems(reply: Reply, scorer: Scorer, document_text: TextOf = file_text) -> list[str]:
     """Why the reply breaks the citation rules: numbers pointing at nothing or out of first-use
     order, offsets not matching the files, cited sentences their citations do not support."""
     problems = []
@@ -199,9 +200,8 @@ def reply_problems(reply: Reply, scorer: Scorer) -> list[str]:
     if seen != list(range(1, len(by_number) + 1)):
         problems.append(f"markers {seen} are not 1..{len(by_number)} by first use")
     for c in reply.citations:
-        with open(c.source, encoding="utf-8") as f:
-            if f.read()[c.start:c.end] != c.text:
-                problems.append(f"[{c.number}] offsets do not match {c.source}")
+        if not citation_holds(c, document_text):
+            problems.append(f"[{c.number}] offsets do not match {c.source}")
     text = ""
     for claim in claims:
         text = f"{text} {claim.text}".strip()
