@@ -245,3 +245,20 @@ def test_reply_checker_catches_every_kind_of_broken_citation(service, ask):
     assert "offsets do not match" in reply_problems(shifted, check)[0]
     assert "not supported by [1]" in reply_problems(unsupported, check)[0]
     assert "uncited sentence" in reply_problems(uncited, check)[0]
+
+
+def test_last_stats_belong_to_the_thread_that_asked(service):
+    """Two web requests answered at once must not see each other's verification counts."""
+    import threading
+
+    from qa.answering.llm.verify import VerifyStats
+
+    model = OpenAICompatibleModel(Recorded(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}]."),
+                                  service.embedder)
+    list(service.with_model(model).stream("Who bought Joyo.com?"))
+    assert model.last_stats.kept == 1
+    seen = []
+    other = threading.Thread(target=lambda: seen.append(model.last_stats))
+    other.start()
+    other.join()
+    assert seen == [VerifyStats()]

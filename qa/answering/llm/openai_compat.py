@@ -118,13 +118,18 @@ class OpenAICompatibleModel:
         self._embedder = embedder
         self._fallback = fallback
         self._extractive = extractive or ExtractiveModel()
-        self.last_stats = VerifyStats()
+        self._local = threading.local()  # last_stats is per thread: the web chat answers several at once
         self.totals = VerifyStats()
         self._totals_lock = threading.Lock()  # the web chat answers several questions at once
 
+    @property
+    def last_stats(self) -> VerifyStats:
+        """What the verifier did to the last answer streamed on this thread."""
+        return getattr(self._local, "stats", VerifyStats())
+
     def stream(self, context: Context) -> Iterator[Delta | Reply]:
         """Verified sentences as they complete; before any is shown, failures may fall back."""
-        self.last_stats = VerifyStats()
+        self._local.stats = VerifyStats()
         shown = False
         try:
             for event in self._answer(context):
@@ -173,7 +178,7 @@ class OpenAICompatibleModel:
         yield Delta(part)
 
     def _record(self, stats: VerifyStats) -> None:
-        self.last_stats = stats
+        self._local.stats = stats
         with self._totals_lock:
             self.totals.add(stats)
         log.info("citations: %d written, %d kept, %d dropped, %d repaired, %d added; "
