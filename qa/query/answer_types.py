@@ -7,6 +7,7 @@ but how much that counts is fitted on data. Nothing here names a particular attr
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from qa.text import QUESTION_WORDS, is_mostly_non_latin, stopwords, terms, words
 
@@ -118,12 +119,18 @@ def _numbers(text: str) -> list[str]:
 
 def holds(text: str, kind: str, need: Profile) -> bool:
     """Does the text hold a fact of this kind?"""
+    if kind == "count":
+        return _counts(text, need.count_noun) if need.count_noun else bool(_NUMBER_A.search(text))
+    return _holds(text, kind)
+
+
+@lru_cache(maxsize=65536)
+def _holds(text: str, kind: str) -> bool:
+    """`holds` for the kinds that depend on the text alone (cached: candidate sentences recur)."""
     if kind == "time":
         return bool(_TIME_A.search(text))
     if kind == "money":
         return bool(_MONEY_A.search(text))
-    if kind == "count":
-        return _counts(text, need.count_noun) if need.count_noun else bool(_NUMBER_A.search(text))
     if kind == "number":
         return bool(_NUMBER_A.search(text))
     if kind == "person":

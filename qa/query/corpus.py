@@ -40,13 +40,15 @@ class Corpus:
 
     def __init__(self, documents: dict[str, DocumentRecord], chunks: list[Chunk],
                  sentences: list[Sentence], sentence_vectors: np.ndarray,
-                 sentence_terms: list[frozenset[str]] | None = None, chunk_terms: list[list[str]] | None = None):
+                 sentence_terms: list[tuple[str, ...]] | None = None, chunk_terms: list[list[str]] | None = None):
         self.documents = documents
         self.passages = [Passage(c, documents[c.source].title, documents[c.source].date) for c in chunks]
         self.sentences = sentences
         self.sentence_vectors = sentence_vectors
         self.sentence_index = {s.id: i for i, s in enumerate(sentences)}
-        self.sentence_terms = sentence_terms or [frozenset(terms(s.text)) for s in sentences]
+        self.sentence_term_list = sentence_terms or [tuple(terms(s.text)) for s in sentences]
+        self.sentence_terms = [frozenset(t) for t in self.sentence_term_list]
+        self._contexts: dict[int, str] = {}
         self._chunk_terms = chunk_terms or [terms(c.text) for c in chunks]
         sources = sorted(documents)
         number = {source: n for n, source in enumerate(sources)}
@@ -88,7 +90,7 @@ class Corpus:
         keep_c = [i for i, p in enumerate(self.passages) if p.chunk.source not in sources]
         return Corpus({k: v for k, v in self.documents.items() if k not in sources},
                       [self.passages[i].chunk for i in keep_c], [self.sentences[i] for i in keep_s],
-                      self.sentence_vectors[keep_s], [self.sentence_terms[i] for i in keep_s],
+                      self.sentence_vectors[keep_s], [self.sentence_term_list[i] for i in keep_s],
                       [self._chunk_terms[i] for i in keep_c])
 
     def __len__(self) -> int:
@@ -137,6 +139,12 @@ class Corpus:
 
     def context_text(self, index: int) -> str:
         """The paragraph holding a sentence and the paragraph before it: where "he" is named."""
+        found = self._contexts.get(index)
+        if found is None:
+            found = self._contexts[index] = self._context_text(index)
+        return found
+
+    def _context_text(self, index: int) -> str:
         lo = hi = index
         while lo > 0 and _same_line(self.sentences[lo - 1], self.sentences[lo]):
             lo -= 1

@@ -6,7 +6,7 @@ runs are ranked by it, and the best run's probability decides between answering 
 the threshold was chosen on a dev split for a stated precision and ships in the same file.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,7 +28,7 @@ class Evidence:
     last: int
     passage_rank: int
     probability: float
-    features: tuple[float, ...]
+    features: Sequence[float]
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ class LearnedEvidenceRanker:
                                     retrieval.sentence_similarity)
         p = self._model.probability(x)
         order = np.argsort(-p, kind="stable")
-        evidence = [Evidence(found.units[i][0], found.units[i][1], int(found.chunk_rank[i]), float(p[i]),
-                             tuple(float(v) for v in x[i])) for i in order]
+        evidence = [Evidence(found.units[i][0], found.units[i][1], int(found.chunk_rank[i]), float(p[i]), x[i])
+                    for i in order]
         return Ranking(evidence, self._threshold)
 
     def explain(self, ranking: Ranking) -> Explanation:

@@ -76,7 +76,7 @@ def explain(ranking: "Ranking", corpus: Corpus, model: LearnedModel) -> Explanat
         pull = model.contributions(np.asarray(e.features))
         order = sorted(range(len(pull)), key=lambda j: -sign * pull[j])[:_SHOWN_REASONS]
         runs.append(RunExplanation(corpus.span_text(e.first, e.last), head.source, head.start, tail.end,
-                                   e.probability, dict(zip(ranking.feature_names, e.features)),
+                                   e.probability, dict(zip(ranking.feature_names, map(float, e.features))),
                                    [(ranking.feature_names[j], float(pull[j])) for j in order]))
     best = ranking.best.probability if ranking.best else 0.0
     if not ranking.evidence:

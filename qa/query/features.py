@@ -147,7 +147,7 @@ class FeatureExtractor:
         local = np.log((n + 1.0) / (in_run.sum(axis=0) + 0.5)) * focus_w
         cover_local = _share(in_run, local)
         missing_local = np.where(missing, local / (local.max(initial=0.0) or 1.0), 0.0).max(axis=1, initial=0.0)
-        run_terms = [terms(c.span_text(*u)) for u in units]
+        run_terms = [[t for k in range(first, last + 1) for t in c.sentence_term_list[k]] for first, last in units]
         bigrams = _bigram_share(focus_terms, run_terms, c)
         asked = set(focus_terms)
         novelty = np.array([1.0 - len(set(t) & asked) / len(set(t)) if t else 0.0 for t in run_terms])
@@ -230,11 +230,10 @@ def _global_ranks(units: list[Unit], similarity: dict[int, float], sentences: li
 
 def _any_rows(has: np.ndarray, groups: list[list[int]]) -> np.ndarray:
     """For each group of sentence columns: which terms any of them uses (n_groups x n_terms)."""
-    out = np.zeros((len(groups), has.shape[1]), dtype=bool)
+    member = np.zeros((len(groups), has.shape[0]))
     for g, cols in enumerate(groups):
-        if cols:
-            out[g] = has[cols].any(axis=0)
-    return out
+        member[g, cols] = 1.0
+    return (member @ has) > 0
 
 
 def _share(present: np.ndarray, weights: np.ndarray) -> np.ndarray:
