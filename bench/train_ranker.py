@@ -2,10 +2,10 @@
 
     pip install -e ".[train]"
     qa --index-dir bench/out/covid-index eval ../shared/datasets/covid-qa/covid-qa-dev.json --limit 1  # builds the index
-    python bench/train_ranker.py [--seed 13] [--precision 0.8]
+    python bench/train_ranker.py [--seed 13] [--article-weight 3] [--precision 0.6]
 
-Data: COVID-QA dev (`../shared/datasets/covid-qa`, split 60/20/20 by paper) and the article's
-`training/article-train.jsonl` (train) and `tests/golden/article-dev.jsonl` (dev). The article's
+Data: COVID-QA dev (`../shared/datasets/covid-qa`, split 60/20/20 by paper), the article's
+`training/article-train*.jsonl` (70% train, 30% dev) and `tests/golden/article-dev.jsonl` (dev). The article's
 golden test sets (`tests/golden/article.jsonl`, `article-holdout.jsonl`) and the COVID-QA test
 papers are not read here; `bench/learned_eval.py` reports on them. Writes the two model files,
 the split of papers into `qa/models/covid-qa-splits.json`, and `bench/out/train-report.json`.
