@@ -23,7 +23,7 @@ from qa.query.evidence import EvidenceRanker, evidence_ranker
 from qa.query.fusion import Fusion, build_fusion
 from qa.query.retrieval import HybridRetriever, Query
 from qa.reply import Delta, Reply
-from qa.settings import Settings
+from qa.settings import MAX_TOP_K, Settings
 from qa.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,8 @@ class QAService:
         """Text deltas as the answer is composed, then the final Reply."""
         question = self.clean_question(question)
         turns = validate_history(history)
-        if top_k is not None and not (1 <= int(top_k) <= 50):
-            raise InvalidQuestion("top_k must be between 1 and 50")
+        if top_k is not None and not (1 <= int(top_k) <= MAX_TOP_K):
+            raise InvalidQuestion(f"top_k must be between 1 and {MAX_TOP_K}")
         engine = self._ready()
         retrieval = engine.retriever.retrieve(self._condense(question, turns), top_k)
         context = Context(question, retrieval, engine.ranker.rank(retrieval), engine.corpus)

@@ -18,6 +18,7 @@ from pydantic_settings import (
 from qa.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "qa.toml"
+MAX_TOP_K = 50  # passages a question may ask for (the web chat's slider, the API and settings alike)
 
 
 class Settings(BaseSettings):
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are refused")
     follow_links: bool = Field(False, description="Ingest files that symbolic links inside a folder lead to outside it")
 
-    top_k: int = Field(5, ge=1, le=50, description="Chunks passed to the answer model")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Chunks passed to the answer model")
     dense_candidates: int = Field(256, ge=1, le=1000, description="Sentences fetched from Chroma")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the score with fusion=weighted")
     fusion: Literal["learned", "weighted", "rrf"] | None = Field(

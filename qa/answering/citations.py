@@ -1,4 +1,7 @@
-"""Citation numbering: numbers follow the order in which passages are first cited."""
+"""Citation numbering and markers: numbers follow the order in which passages are first cited, and
+an answer shows each as `[n]` (the LLM's own, looser markers are parsed in `llm/markers.py`)."""
+
+import re
 
 from qa.query.corpus import Corpus
 from qa.reply import Citation
@@ -24,6 +27,14 @@ class CitationList:
                                        record.title if record else ""))
         self._numbers[(first, last)] = number
         return number
+
+
+MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def strip_markers(text: str) -> str:
+    """The answer text without its `[n]` markers (and the space before each)."""
+    return re.sub(r"\s*" + MARKER.pattern, "", text)
 
 
 def with_markers(text: str, numbers: list[int]) -> str:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from qa.answering.citations import strip_markers
 from qa.errors import QAError
 from qa.reply import Reply
 from qa.service import QAService
 from qa.settings import Settings
 
-_MARKER = re.compile(r"\s*\[\d+\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
 
@@ -157,7 +157,7 @@ def per_question(results: list[Result]) -> list[dict]:
 
 def answer_text(reply: Reply) -> str:
     """The answer without citation markers; empty for a refusal."""
-    return _MARKER.sub("", reply.answer) if reply.supported else ""
+    return strip_markers(reply.answer) if reply.supported else ""
 
 
 def _recalled(result: Result) -> bool:

@@ -7,12 +7,12 @@ renders Markdown), so a passage holding `<script>` or `*stars*` shows as the tex
 import re
 from pathlib import Path
 
+from qa.answering.citations import MARKER
 from qa.reply import Citation, Reply, SourcePassage
 
 _ESCAPES = str.maketrans({**{c: f"&#{ord(c)};" for c in "\\`*_[]#|~$"},
                           "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
 _LIST_START = re.compile(r"^(\s*)(\d+\.|[-+])", re.MULTILINE)
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _SHOWN_WHEN_REFUSED = 3
 _TOOLTIP_CHARS = 300
 
@@ -35,7 +35,7 @@ def answer_html(reply: Reply, turn: int) -> str:
                 "<br><span class='qa-hint'>The closest passages are listed under Sources.</span></div>")
     by_number = {c.number: c for c in reply.citations}
     parts, last = [], 0
-    for match in _MARKER.finditer(reply.answer):
+    for match in MARKER.finditer(reply.answer):
         parts.append(text(reply.answer[last:match.start()]))
         cited = by_number.get(int(match.group(1)))
         parts.append(_cite_link(cited, turn) if cited else text(match.group(0)))

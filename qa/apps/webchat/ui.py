@@ -14,6 +14,7 @@ from qa.apps.webchat import render
 from qa.errors import InvalidQuestion, QAError
 from qa.reply import Delta, Reply
 from qa.service import QAService
+from qa.settings import MAX_TOP_K
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def build(services: dict[str, QAService]) -> gr.Blocks:
                 clear = gr.Button("Clear conversation", elem_id="qa-clear", size="sm")
                 gr.Examples(list(settings.examples), inputs=question, label="Examples")
                 with gr.Accordion("Settings", open=False):
-                    top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to consider (top-k)",
+                    top_k = gr.Slider(1, MAX_TOP_K, value=settings.top_k, step=1, label="Passages to consider (top-k)",
                                       elem_id="qa-top-k")
                     model = gr.Dropdown(list(services), value=handlers.default_model, label="Answer model",
                                         elem_id="qa-model", interactive=len(services) > 1,
