@@ -7,9 +7,12 @@ Chinese finds English passages. See README "Choosing the embedder" for the measu
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
+
+from qa.errors import ConfigError
 
 
 class Embedder(Protocol):
@@ -48,8 +51,11 @@ class E5Embedder:
             return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
 
+EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"multilingual-e5-small": lambda threads: E5Embedder(threads)}
+
+
 def build_embedder(name: str, threads: int) -> Embedder:
-    """The embedder named in settings."""
-    if name == "multilingual-e5-small":
-        return E5Embedder(threads=threads)
-    raise ValueError(f"unknown embedder {name!r}")
+    """The embedder named in settings, from the EMBEDDERS registry."""
+    if name not in EMBEDDERS:
+        raise ConfigError(f"Unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}.")
+    return EMBEDDERS[name](threads)

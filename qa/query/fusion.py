@@ -103,13 +103,13 @@ def ranks(scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def minmax(values: np.ndarray) -> np.ndarray:
-    """Scaled to 0..1; all zeros when every value is the same."""
+def minmax(values: np.ndarray, tie: float = 0.0) -> np.ndarray:
+    """Scaled to 0..1; every value `tie` when they are all the same (0: no signal to rank by; 1: all best)."""
     if values.size == 0:
         return values
     lo, hi = float(values.min()), float(values.max())
     if hi - lo < 1e-9:
-        return np.zeros_like(values)
+        return np.full_like(values, tie)
     return (values - lo) / (hi - lo)
 
 

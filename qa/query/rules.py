@@ -18,6 +18,7 @@ from qa.query.corpus import Corpus
 from qa.query.evidence import Evidence, Ranking
 from qa.query.explain import Explanation, RunExplanation
 from qa.query.features import coverage
+from qa.query.fusion import minmax
 from qa.query.retrieval import Retrieval
 from qa.text import is_statement, terms
 
@@ -75,7 +76,7 @@ class RulesEvidenceRanker:
             cover = max(coverage(focus_terms, unit_terms, c), coverage(search_terms, unit_terms, c))
             found.append((first, last, rank, max(sims[k] for k in range(first, last + 1)), cover, fits))
         w = self._weights
-        dense = _relative(np.array([f[3] for f in found]))
+        dense = minmax(np.array([f[3] for f in found]), tie=1.0)  # e5 cosines sit in a narrow band
         scored = []
         for (first, last, rank, sim, cover, fits), d in zip(found, dense):
             score = w.dense * d + w.coverage * cover + w.chunk * retrieval.pool[rank].score - w.unfit * (not fits)
@@ -142,7 +143,3 @@ def _mostly_unknown(attribute: list[str], corpus: Corpus) -> bool:
         return False
     return sum(not corpus.knows(t) for t in attribute) / len(attribute) > 0.5
 
-
-def _relative(values: np.ndarray) -> np.ndarray:
-    lo, hi = float(values.min()), float(values.max())
-    return (values - lo) / (hi - lo) if hi - lo > 1e-9 else np.ones_like(values)
