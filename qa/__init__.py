@@ -6,11 +6,7 @@
     reply.answer, reply.citations, reply.supported
 """
 
-from qa import offline
-
-offline.prepare()
-
-from qa.errors import (  # noqa: E402
+from qa.errors import (
     ConfigError,
     DocumentError,
     IndexUnavailable,
@@ -18,9 +14,9 @@ from qa.errors import (  # noqa: E402
     ModelUnavailable,
     QAError,
 )
-from qa.reply import REFUSAL, Citation, Delta, Reply, SourcePassage  # noqa: E402
-from qa.service import QAService  # noqa: E402
-from qa.settings import Settings, load_settings  # noqa: E402
+from qa.reply import REFUSAL, Citation, Delta, Reply, SourcePassage
+from qa.service import QAService
+from qa.settings import Settings, load_settings
 
 __version__ = "0.1.0"
 

@@ -1,11 +1,17 @@
-"""Process-wide offline set-up, done once before any library that might phone home is imported.
+"""Process-wide offline set-up for docqa's own programs (the `qa` command, the web chat, benchmarks).
 
-Chroma, Gradio, LlamaIndex and Hugging Face libraries read these variables at import time,
-so `qa/__init__.py` calls `prepare()` before importing them.
+Chroma, Gradio, LlamaIndex and Hugging Face libraries read these variables at import time, so the
+entry points call `prepare()` before importing them. `import qa` does not: a library leaves its host's
+environment and loggers alone. The library itself stays offline without them: Chroma clients are made
+with telemetry off, and the tokenizer and sentence data are read from the files llama-index-core ships
+(`shipped_tiktoken`, `qa.text`).
 """
 
 import importlib.util
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _DONE = False
@@ -41,4 +47,21 @@ def prepare() -> None:
     # Forced, not defaulted: any other cache directory would make tiktoken download.
     os.environ["TIKTOKEN_CACHE_DIR"] = str(static / "tiktoken_cache")
     os.environ.setdefault("NLTK_DATA", str(static / "nltk_cache"))
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files become one DocumentError instead
     _DONE = True
+
+
+@contextmanager
+def shipped_tiktoken() -> Iterator[None]:
+    """Within the block, tiktoken reads its encodings from the cache llama-index-core ships (no download);
+    the variable is restored afterwards, so the host's environment is unchanged."""
+    before = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(llama_index_static_dir() / "tiktoken_cache")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = before

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import qa
+from qa import offline
 from qa.errors import IndexUnavailable, QAError
 from qa.eval import squad
 from qa.eval.golden import THRESHOLDS, evaluate, load_cases
@@ -22,6 +23,7 @@ EXIT_BELOW_THRESHOLD = 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    offline.prepare()
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -13,6 +13,7 @@ import tiktoken
 from llama_index.core.node_parser import SentenceSplitter
 
 from qa.index.documents import Document
+from qa.offline import shipped_tiktoken
 from qa.text import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ class Sentence:
 
 @lru_cache(maxsize=1)
 def cl100k() -> tiktoken.Encoding:
-    """The tokenizer chunk sizes are counted in (offline through TIKTOKEN_CACHE_DIR)."""
-    return tiktoken.get_encoding("cl100k_base")
+    """The tokenizer chunk sizes are counted in, read from the data llama-index-core ships (no download)."""
+    with shipped_tiktoken():
+        return tiktoken.get_encoding("cl100k_base")
 
 
 def record_id(content_hash: str, kind: str, position: int) -> str:

@@ -13,7 +13,6 @@ from pathlib import Path
 from qa.errors import DocumentError
 
 log = logging.getLogger(__name__)
-logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files become one DocumentError instead
 
 PLAIN_SUFFIXES = frozenset({".txt", ".md"})
 EXTRACTED_SUFFIXES = frozenset({".html", ".htm", ".pdf", ".docx"})

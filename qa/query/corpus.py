@@ -21,7 +21,6 @@ from qa.index.store import DocumentRecord, Store
 from qa.text import terms
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _PREFIX_MIN = 4  # a term matches a longer word it starts (and vice versa) from this length on
 
