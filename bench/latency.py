@@ -21,6 +21,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def warm_latency(service: qa.QAService, cases: list, rounds: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of each warm `ask`, and of one query embedding of the same question right after it."""
+    service.ask(cases[0].question)
+    asks, embeds = [], []
+    for _ in range(rounds):
+        for case in cases:
+            t = time.perf_counter()
+            service.ask(case.question, history=case.history)
+            asks.append(1000 * (time.perf_counter() - t))
+            t = time.perf_counter()
+            service.embedder.embed_queries([case.question])
+            embeds.append(1000 * (time.perf_counter() - t))
+    return asks, embeds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -30,17 +45,7 @@ def main() -> None:
     began = time.perf_counter()
     report = service.ingest()
     ingest_s = time.perf_counter() - began
-    cases = load_cases(Path("tests/golden/article.jsonl"))
-    service.ask(cases[0].question)
-    asks, embeds = [], []
-    for _ in range(args.rounds):
-        for case in cases:
-            t = time.perf_counter()
-            service.ask(case.question, history=case.history)
-            asks.append(1000 * (time.perf_counter() - t))
-            t = time.perf_counter()
-            service._embedder.embed_queries([case.question])
-            embeds.append(1000 * (time.perf_counter() - t))
+    asks, embeds = warm_latency(service, load_cases(Path("tests/golden/article.jsonl")), args.rounds)
     colds = []
     for _ in range(3):
         t = time.perf_counter()

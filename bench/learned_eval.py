@@ -18,8 +18,9 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from latency import warm_latency
 
 import qa
 from qa.eval import squad
@@ -54,17 +55,7 @@ def article(index: Path, rounds: int) -> dict:
                                                              "refusal_accuracy", "false_refusals")},
                            **({"nearmiss_refused": by["nearmiss"]["refusal_accuracy"]} if "nearmiss" in by else {}),
                            "failures": [o.case.id for o in report.failures()], "kinds": near}
-        cases = load_cases(Path(GOLDEN["article test (test)"]))
-        asks, embeds = [], []
-        service.ask(cases[0].question)
-        for _ in range(rounds):
-            for case in cases:
-                t = time.perf_counter()
-                service.ask(case.question, history=case.history)
-                asks.append(1000 * (time.perf_counter() - t))
-                t = time.perf_counter()
-                service.embedder.embed_queries([case.question])
-                embeds.append(1000 * (time.perf_counter() - t))
+        asks, embeds = warm_latency(service, load_cases(Path(GOLDEN["article test (test)"])), rounds)
         rows["latency"] = {"ask_p50_ms": statistics.median(asks), "embed_p50_ms": statistics.median(embeds),
                            "ratio": statistics.median(asks) / statistics.median(embeds)}
         out[name] = rows
