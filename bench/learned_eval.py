@@ -81,9 +81,7 @@ def covid(limit: int | None) -> dict:
     embedder = CachedEmbedder(service.embedder)
     store = Store(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
     corpus = Corpus.load(store)
-    terms_of: dict[str, set] = {d: set() for d in corpus.documents}
-    for i, s in enumerate(corpus.sentences):
-        terms_of[s.source] |= corpus.sentence_terms[i]
+    terms_of = corpus.document_terms()
     made = {"leave-out": leave_out(test),
             "perturbed": perturb(test, terms_of.__getitem__, replacement_words([q.text for q in questions]), 13)}
     for name in CONFIGS:

@@ -86,8 +86,7 @@ def main() -> int:
     known = json.loads(SPLITS.read_text()) if SPLITS.is_file() else None
     splits = {str(folder / f"{d}.txt"): s for s, docs in known.items() for d in docs} if known else None
     covid, splits = squad_questions(COVID, folder, splits, args.seed)
-    covid_terms = {d: set().union(*(covid_corpus.sentence_terms[i] for i in range(len(covid_corpus.sentences))
-                                    if covid_corpus.sentences[i].source == d)) for d in covid_corpus.documents}
+    covid_terms = covid_corpus.document_terms()
     words = replacement_words([q.text for q in covid])
     covid_all = covid + leave_out(covid) + perturb(covid, covid_terms.__getitem__, words, args.seed)
 

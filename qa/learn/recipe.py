@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from qa.eval.golden import THRESHOLDS
-from qa.learn.examples import Examples, RunRows
+from qa.learn.examples import Examples, RunRows, chunk_label
 from qa.learn.fit import (
     Decision,
     auc,
@@ -65,14 +65,8 @@ def hit_at(questions: list[tuple[LabelledQuestion, Examples]], fusion: Fusion, k
         corpus, retrieval = ex.retrieve(q, fusion)
         chunks = [r.passage.chunk for r in retrieval.pool[:k]]
         hits.append(any(c.source == src and c.start <= s and e <= c.end for c in chunks for src, s, e in q.spans)
-                    if q.spans else any(_has(corpus, r.index, q) for r in retrieval.pool[:k]))
+                    if q.spans else any(chunk_label(corpus, r.index, q) for r in retrieval.pool[:k]))
     return float(np.mean(hits)) if hits else float("nan")
-
-
-def _has(corpus, index: int, q: LabelledQuestion) -> bool:
-    from qa.learn.examples import chunk_label
-
-    return bool(chunk_label(corpus, index, q))
 
 
 def fit_fusion(data: Dataset, seed: int) -> tuple[LearnedModel, dict[str, Any]]:

@@ -129,6 +129,13 @@ class Corpus:
         """Does any sentence use this term (or a word matching it)?"""
         return bool(self.matches(term))
 
+    def document_terms(self) -> dict[str, set[str]]:
+        """Every term each document uses, by source (one pass over the sentences)."""
+        found: dict[str, set[str]] = {source: set() for source in self.documents}
+        for sentence, ts in zip(self.sentences, self.sentence_terms):
+            found[sentence.source] |= ts
+        return found
+
     def sentences_in(self, chunk: Chunk) -> list[int]:
         """Indexes of the sentences that overlap the chunk, in document order."""
         starts, idxs = self._by_source.get(chunk.source, ([], []))

@@ -8,6 +8,7 @@ model can never be fed columns it was not fitted on.
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ class LearnedModel:
         if self.kind == "logistic":
             z = (x - self.params["mean"]) / self.params["scale"]
             return np.asarray(z @ self.params["coef"] + self.params["intercept"])
-        forest = self._forest()
+        forest = self._forest
         n_trees = forest.feature.shape[0]
         tree = np.arange(n_trees)[:, None]
         rows = np.arange(len(x))[None, :]
@@ -65,20 +66,17 @@ class LearnedModel:
             node = np.where(leaf, node, step)
         return float(self.params["baseline"]) + forest.value[tree, node].sum(axis=0)
 
+    @cached_property
     def _forest(self) -> Trees:
         """All trees padded into (trees x nodes) arrays, so a batch walks them level by level at once."""
-        cached = self.params.get("_forest")
-        if cached is None:
-            width = max(len(t.leaf) for t in self.trees)
+        width = max(len(t.leaf) for t in self.trees)
 
-            def pad(name: str, fill: float) -> np.ndarray:
-                return np.stack([np.pad(getattr(t, name), (0, width - len(t.leaf)), constant_values=fill)
-                                 for t in self.trees])
+        def pad(name: str, fill: float) -> np.ndarray:
+            return np.stack([np.pad(getattr(t, name), (0, width - len(t.leaf)), constant_values=fill)
+                             for t in self.trees])
 
-            cached = Trees(pad("feature", 0), pad("threshold", 0.0), pad("left", 0), pad("right", 0),
-                           pad("value", 0.0), pad("leaf", True))
-            self.params["_forest"] = cached
-        return cached
+        return Trees(pad("feature", 0), pad("threshold", 0.0), pad("left", 0), pad("right", 0),
+                     pad("value", 0.0), pad("leaf", True))
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.margin(x)))

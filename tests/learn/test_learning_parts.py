@@ -62,3 +62,9 @@ def test_promise_threshold_is_the_middle_of_the_feasible_range():
     # half the unanswerable refused is enough: (0.2, 0.8] -> grid points 0.3 and 0.6 -> their middle
     assert threshold_for_promise(d, accuracy=1.0, refusals=0.5) == pytest.approx((0.3 + 0.6) / 2)
     assert threshold_for_promise([Decision(0.2, False, True)], accuracy=0.9, refusals=1.0) is None
+
+
+def test_document_terms_collects_each_documents_sentence_terms(service):
+    corpus = service.corpus()
+    (terms_of,) = corpus.document_terms().values()
+    assert terms_of == set().union(*corpus.sentence_terms) and "xiaomi" in terms_of
