@@ -12,11 +12,12 @@ from pathlib import Path
 
 from qa.answering import AnswerModel, Context
 from qa.answering.factory import build_model
-from qa.errors import InvalidQuestion
+from qa.errors import DocumentError, InvalidQuestion
 from qa.index.chunking import Chunker
 from qa.index.embedding import Embedder, build_embedder
 from qa.index.ingestion import Ingestor, IngestReport
 from qa.index.store import DocumentRecord, Store, open_http_client, open_persistent_client
+from qa.index.uploads import UploadFolder
 from qa.query.conversation import Message, condense, validate_history
 from qa.query.corpus import Corpus
 from qa.query.evidence import EvidenceRanker, evidence_ranker
@@ -102,15 +103,52 @@ class QAService:
             log.warning("%s", error)
         return report
 
+    def add_files(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
+        """Keep uploaded files (name, bytes) in the upload folder and index them.
+
+        Each file is checked on its own: its kind comes from its bytes, its size from `max_file_bytes`; one
+        that cannot be used is reported in `errors` and leaves nothing behind, and the others still go in.
+        """
+        limit = self.settings.max_upload_files
+        if len(files) > limit:
+            raise DocumentError(f"{len(files)} files in one upload; the limit is {limit}.",
+                                hint="Send fewer at a time, or raise QA_MAX_UPLOAD_FILES.")
+        folder = UploadFolder(self.settings.upload_dir)
+        saved: list[Path] = []
+        errors: list[DocumentError] = []
+        for name, data in files:
+            if len(data) > self.settings.max_file_bytes:
+                errors.append(DocumentError(f"{name}: {len(data)} bytes is over the limit of "
+                                            f"{self.settings.max_file_bytes} (QA_MAX_FILE_BYTES)"))
+                continue
+            try:
+                saved.append(folder.save(name, data))
+            except DocumentError as exc:
+                errors.append(exc)
+        report = self.ingest(saved) if saved else IngestReport()
+        indexed = self._store.documents()
+        for path in saved:
+            if str(path) not in indexed:
+                folder.discard(path)
+        report.errors[:0] = errors
+        return report
+
+    def document(self, document_id: str) -> DocumentRecord | None:
+        """The indexed document with this `id` (see `DocumentRecord.id`), if any."""
+        return next((d for d in self._store.documents().values() if d.id == document_id), None)
+
     def documents(self) -> list[DocumentRecord]:
         """The documents in the index, by source."""
         return sorted(self._store.documents().values(), key=lambda d: d.source)
 
     def remove(self, source: str | Path) -> bool:
-        """Forget one document (by the source shown in `documents()`); False if it was not indexed."""
+        """Forget one document (by the source shown in `documents()`); False if it was not indexed.
+        An uploaded file (one kept in the upload folder) is deleted as well: nobody else owns it."""
         with self._lock:
             removed = self._store.remove(str(Path(source)))
             self._engine = None
+        if removed:
+            UploadFolder(self.settings.upload_dir).discard(Path(source))
         return removed
 
     def document_text(self, source: str | Path) -> str | None:

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     auth: SecretStr | None = Field(None, description="Web chat login as user:password")
     auth_file: Path | None = Field(None, description="File of user:password lines for the web chat")
     web_concurrency: int = Field(4, ge=1, le=64, description="Questions the web chat answers at once")
+    api_keys: SecretStr | None = Field(None, description="Bearer tokens the HTTP API accepts, comma-separated")
+    api_keys_file: Path | None = Field(None, description="File of HTTP API bearer tokens, one per line")
+    cors_origins: list[str] = Field([], description="Browser origins allowed to call the HTTP API (none by default)")
+    upload_dir: Path = Field(Path("uploads"), description="Where documents uploaded over HTTP are kept "
+                             "(their citations point into these files)")
+    max_upload_files: int = Field(20, ge=1, le=1000, description="Files one upload may carry")
     examples: list[str] = Field(
         ["When did Xiaomi's market value pass HK$1 trillion?", "Who bought Joyo.com?",
          "How big is Xiaomi's tech campus?", "How old was Lei Jun when he joined Kingsoft?"],

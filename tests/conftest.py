@@ -74,13 +74,16 @@ def login_chat_server(tmp_path_factory):
     """The web chat with a login, from QA_AUTH and a QA_AUTH_FILE of two more users."""
     folder = tmp_path_factory.mktemp("login-chat-server")
     (folder / "users.txt").write_text("# testers\nann:first-pass\nbob:second:pass\n")
-    env = {"QA_AUTH": "root:top-secret", "QA_AUTH_FILE": str(folder / "users.txt")}
+    (folder / "keys.txt").write_text("# API clients\nkey-from-file\n")
+    env = {"QA_AUTH": "root:top-secret", "QA_AUTH_FILE": str(folder / "users.txt"),
+           "QA_API_KEYS": "key-one, key-two", "QA_API_KEYS_FILE": str(folder / "keys.txt")}
     yield from _chat_process(folder, env)
 
 
 def _chat_process(folder: Path, settings: dict[str, str]):
     port = free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(folder / "index"), "QA_PORT": str(port), **settings}
+    env = {**os.environ, "QA_INDEX_DIR": str(folder / "index"), "QA_UPLOAD_DIR": str(folder / "uploads"),
+           "QA_PORT": str(port), **settings}
     log_path = folder / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,

@@ -5,8 +5,9 @@ import re
 import gradio as gr
 import pytest
 
+from qa.apps.logins import logins
+from qa.apps.models import answer_models
 from qa.apps.webchat import render
-from qa.apps.webchat.server import answer_models, logins
 from qa.apps.webchat.ui import UNEXPECTED, ChatHandlers
 from qa.errors import ConfigError
 from qa.reply import REFUSAL, Citation, Reply, SourcePassage

@@ -129,3 +129,11 @@ def test_a_busy_port_is_one_clear_line_not_a_traceback(tmp_path):
 def test_qa_serve_checks_its_settings_first(capsys):
     assert cli.main(["serve", "--port", "70000"]) == 2
     assert "qa: error: Invalid settings: port: Input should be less than or equal to 65535" in capsys.readouterr().err
+
+
+def test_an_open_address_without_a_login_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, "app.py", "--host", "0.0.0.0", "--index-dir", str(tmp_path / "index")],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2
+    assert "qa: error: Serving on 0.0.0.0 would let anyone on the network in" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

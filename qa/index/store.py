@@ -8,6 +8,7 @@ version are deleted. Readers only trust chunks and sentences whose hash matches 
 document record, so a crash at any point leaves an index that the next ingest repairs.
 """
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -40,6 +41,11 @@ class DocumentRecord:
     chunks: int
     sentences: int
     ingested_at: float
+
+    @property
+    def id(self) -> str:
+        """A short stable name for the document in URLs (`DELETE /v1/documents/{id}`): a digest of its source."""
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
 
 
 def open_persistent_client(path: Path) -> Any:

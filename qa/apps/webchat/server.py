@@ -1,15 +1,22 @@
-"""Starting the web chat: settings -> service -> ready index -> Gradio on loopback, no share link.
+"""Starting the server: settings -> service -> ready index -> one app serving the web chat, Gradio's
+`/ask` and the HTTP API (`/v1`, `/docs`) on one port, loopback by default, no share link.
 
 `python app.py` and `qa serve` both come here. Problems the user can fix (a busy port, a bad
-login file, an unreadable index) end as one line on stderr and exit code 2, never a traceback.
+login file, an unreadable index, an open address without a login) end as one line on stderr and
+exit code 2, never a traceback.
 """
 
+import ipaddress
 import logging
+import socket
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from qa.answering.factory import build_model
+from qa.apps.logins import api_keys, logins
+from qa.apps.models import answer_models
 from qa.errors import ConfigError, QAError
 from qa.service import QAService
 from qa.settings import Settings, load_settings
@@ -34,61 +41,70 @@ def main(**overrides: Any) -> int:
 
 
 def serve(settings: Settings) -> None:
-    """Build the index if needed, then serve the chat and the `/ask` API, blocking."""
+    """Build the index if needed, then serve the chat and the APIs, blocking."""
     from qa import offline
 
     offline.prepare()
     import gradio as gr
+    import uvicorn
 
+    from qa.apps.http import create_api
+    from qa.apps.http.auth import Guard
     from qa.apps.webchat.ui import build
 
-    credentials = logins(settings)
+    credentials, keys = logins(settings), api_keys(settings)
+    if not credentials and not is_loopback(settings.host):
+        raise ConfigError(f"Serving on {settings.host} would let anyone on the network in: there is no login.",
+                          hint="Set QA_AUTH or QA_AUTH_FILE, or serve on 127.0.0.1.")
+    listener = _bind(settings.host, settings.port)
     service = QAService.from_settings(settings)
     service.warm_up()
-    page = build(answer_models(service)).queue(default_concurrency_limit=settings.web_concurrency)
+    services = answer_models(service)
+    app = create_api(services, Guard(credentials, keys), settings.cors_origins)
+    page = build(services).queue(default_concurrency_limit=settings.web_concurrency)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])  # system fonts: no font CDN
+    app = gr.mount_gradio_app(app, page, path="", auth=credentials, theme=theme,
+                              css=(_STATIC / "chat.css").read_text(encoding="utf-8"),
+                              js=(_STATIC / "chat.js").read_text(encoding="utf-8"), footer_links=["api"],
+                              ssr_mode=False, mcp_server=False, show_error=False, max_file_size=settings.max_file_bytes)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True, name="http")
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise ConfigError("The server stopped while starting; the log above says why.")
+        time.sleep(0.05)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"docqa web chat: http://{host}:{listener.getsockname()[1]}/  (API: /v1, docs: /docs; Ctrl-C to stop)",
+          flush=True)
     try:
-        page.launch(server_name=settings.host, server_port=settings.port, share=False, auth=credentials,
-                    theme=theme, css=(_STATIC / "chat.css").read_text(encoding="utf-8"),
-                    js=(_STATIC / "chat.js").read_text(encoding="utf-8"), footer_links=["api"],
-                    ssr_mode=False, mcp_server=False, show_error=False, quiet=True, prevent_thread_lock=True)
+        while thread.is_alive():
+            thread.join(0.5)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the index loads, so a busy port fails fast and clearly."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        listener = socket.socket(family, kind, proto)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
     except OSError:
-        raise ConfigError(f"Cannot serve on {settings.host}:{settings.port}: the port is in use or the "
-                          "address is not this machine's.", hint="Pick another port with --port or QA_PORT.") from None
-    print(f"docqa web chat: {page.local_url}  (Ctrl-C to stop)", flush=True)
-    page.block_thread()
-
-
-def answer_models(service: QAService) -> dict[str, QAService]:
-    """The configured model first; with an LLM configured, the offline extractive one as well."""
-    services = {service.model.name: service}
-    if "extractive" not in services:
-        offline = service.settings.model_copy(update={"llm": "extractive"})
-        services["extractive"] = service.with_model(*build_model(offline, service.embedder))
-    return services
-
-
-def logins(settings: Settings) -> list[tuple[str, str]] | None:
-    """The web chat's users from QA_AUTH ("user:password") and/or QA_AUTH_FILE (one per line)."""
-    entries: list[tuple[str, str]] = []
-    if settings.auth is not None:
-        entries.append(_login(settings.auth.get_secret_value(), "QA_AUTH"))
-    if settings.auth_file is not None:
-        try:
-            lines = settings.auth_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError(f"Cannot read the login file {settings.auth_file}: {exc.strerror}") from None
-        for number, line in enumerate(lines, 1):
-            if line.strip() and not line.lstrip().startswith("#"):
-                entries.append(_login(line.strip(), f"{settings.auth_file} line {number}"))
-        if not entries:
-            raise ConfigError(f"The login file {settings.auth_file} lists no users.")
-    return entries or None
-
-
-def _login(entry: str, where: str) -> tuple[str, str]:
-    user, sep, password = entry.partition(":")
-    if not sep or not user.strip() or not password:
-        raise ConfigError(f"{where}: a login must look like user:password.")
-    return user.strip(), password
+        raise ConfigError(f"Cannot serve on {host}:{port}: the port is in use or the address is not this "
+                          "machine's.", hint="Pick another port with --port or QA_PORT.") from None
+    return listener

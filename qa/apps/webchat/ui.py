@@ -10,8 +10,9 @@ from typing import Any
 
 import gradio as gr
 
+from qa.apps.models import pick
 from qa.apps.webchat import render
-from qa.errors import InvalidQuestion, QAError
+from qa.errors import QAError
 from qa.reply import Delta, Reply
 from qa.service import QAService
 from qa.settings import MAX_TOP_K
@@ -30,12 +31,7 @@ class ChatHandlers:
 
     def service(self, model: str | None) -> QAService:
         """The service answering with `model` (the configured one when not given)."""
-        if model is None:
-            return self._services[self.default_model]
-        if model not in self._services:
-            raise InvalidQuestion(f"Unknown answer model {model!r}; this server offers "
-                                  f"{', '.join(self._services)}.")
-        return self._services[model]
+        return pick(self._services, model)
 
     def respond(self, message: str, chat: list, turns: list, panels: dict, top_k: float,
                 model: str | None = None) -> Iterator[tuple]:
