@@ -6,17 +6,14 @@ user and to an in-process `service.ask` measured in the same run.
 """
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gradio_client import Client
+from serving import start_server, stop_server
 
 import qa
 from qa.eval.golden import load_cases
@@ -27,22 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def start_server(index: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_PORT": str(port)}
-    log = open(index.parent / "server.log", "w")  # stays open for the life of the server
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while f"docqa web chat: {url}" not in (index.parent / "server.log").read_text():
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit((index.parent / "server.log").read_text())
-        time.sleep(0.2)
-    return server, url
 
 
 def load(url: str, users: int, questions: list[str]) -> tuple[list[float], float]:
@@ -70,10 +51,10 @@ def main() -> None:
     args = parser.parse_args()
     questions = [c.question for c in load_cases(ROOT / "tests/golden/article.jsonl") if not c.history]
     questions = questions[:args.questions]
-    index = Path(tempfile.mkdtemp(prefix="bench-web-")) / "index"
-    server, url = start_server(index)
+    folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    server, url = start_server(folder)
     try:
-        service = qa.load(index_dir=index)
+        service = qa.load(index_dir=folder / "index")
         local = []
         for question in questions * 3:
             began = time.perf_counter()
@@ -92,8 +73,7 @@ def main() -> None:
             print(f"| {users} | {len(latencies)} | {p50:.0f} | {percentile(latencies, 0.95):.0f} | "
                   f"{len(latencies) / wall:.1f} | {p50 / single:.2f}x | {p50 / in_process:.1f}x |", flush=True)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_server(server)
 
 
 if __name__ == "__main__":

@@ -122,9 +122,12 @@ class QAService:
                                             f"{self.settings.max_file_bytes} (QA_MAX_FILE_BYTES)"))
                 continue
             try:
-                saved.append(folder.save(name, data))
+                path = folder.save(name, data)
             except DocumentError as exc:
                 errors.append(exc)
+                continue
+            if path not in saved:  # the same bytes under the same name twice are one document
+                saved.append(path)
         report = self.ingest(saved) if saved else IngestReport()
         indexed = self._store.documents()
         for path in saved:
@@ -179,8 +182,7 @@ class QAService:
         """Text deltas as the answer is composed, then the final Reply."""
         question = self.clean_question(question)
         turns = validate_history(history)
-        if top_k is not None and not (1 <= int(top_k) <= MAX_TOP_K):
-            raise InvalidQuestion(f"top_k must be between 1 and {MAX_TOP_K}")
+        top_k = _checked_top_k(top_k)
         engine = self._ready()
         retrieval = engine.retriever.retrieve(self._condense(question, turns), top_k)
         context = Context(question, retrieval, engine.ranker.rank(retrieval), engine.corpus)
@@ -223,3 +225,14 @@ class QAService:
         retriever = HybridRetriever(self._store, corpus, self._embedder, self._fusion, s.top_k, s.dense_candidates,
                                     s.evidence_chunks)
         return _Engine(corpus, retriever, self._ranker(corpus))
+
+
+def _checked_top_k(value: object) -> int | None:
+    """top_k as a whole number in range (5.0 from a JSON client is 5); InvalidQuestion for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TOP_K:
+        raise InvalidQuestion(f"top_k must be between 1 and {MAX_TOP_K}")
+    return value
