@@ -32,18 +32,26 @@ def _wait_for_heartbeat(url: str, proc: subprocess.Popen, seconds: float) -> Non
     raise RuntimeError(f"no Chroma heartbeat at {url} within {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def chroma_url(tmp_path_factory):
-    """A Chroma server in a subprocess for the session, telemetry off, stopped on teardown."""
-    port = free_port()
+def _start_chroma(path: Path, port: int) -> tuple[str, subprocess.Popen]:
+    """`chroma run` on loopback at `port` over the folder `path`, telemetry off, once it answers."""
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY_IMPL": "none"}
     chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
-                             "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_heartbeat(url, proc, seconds=60)
+    except BaseException:
+        stop(proc, seconds=10)
+        raise
+    return url, proc
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory):
+    """A Chroma server in a subprocess for the session, telemetry off, stopped on teardown."""
+    url, proc = _start_chroma(tmp_path_factory.mktemp("chroma-server"), free_port())
+    try:
         yield url
     finally:
         stop(proc, seconds=10)
@@ -104,3 +112,41 @@ def test_server_down_is_one_clear_error(capsys, monkeypatch):
 def test_chroma_url_must_be_http():
     with pytest.raises(qa.IndexUnavailable, match="not an http"):
         qa.load(chroma_url="localhost:8000")
+
+
+@pytest.mark.slow
+def test_server_restart_mid_session_costs_one_error_per_request(docs, tmp_path):
+    """Kill `chroma run` under a live service: every request while it is down fails fast with one
+    IndexUnavailable naming the server; once it is back, the same service answers again by itself."""
+    path, port = tmp_path / "chroma-restart", free_port()
+    url, proc = _start_chroma(path, port)
+    try:
+        svc = qa.load(chroma_url=url, collection="restart", documents=[docs], index_dir=tmp_path / "unused")
+        assert len(svc.ingest().added) == 2
+        before = svc.ask("Who bought Joyo.com?")
+        assert before.supported and "Amazon" in before.answer
+        cold = qa.load(chroma_url=url, collection="restart", documents=[docs])  # loads its snapshot while down
+
+        proc.kill()
+        proc.wait(timeout=10)
+        for request in (lambda: svc.ask("Who bought Joyo.com?"), lambda: svc.ask("Which floor is the meeting room on?"),
+                        svc.documents, lambda: svc.ask("Who bought Joyo.com?"), lambda: cold.ask("Who bought Joyo.com?")):
+            started = time.monotonic()
+            with pytest.raises(qa.IndexUnavailable) as caught:
+                request()
+            assert time.monotonic() - started < 10
+            message = caught.value.user_message()
+            assert message.startswith(f"Cannot reach the Chroma server at {url}") and "chroma run" in message
+            assert "--rebuild" not in message and len(message.splitlines()) == 1
+
+        url_again, proc = _start_chroma(path, port)
+        assert url_again == url
+        after = svc.ask("Who bought Joyo.com?")
+        assert after.supported and "Amazon" in after.answer
+        assert after.answer == before.answer and after.citations == before.citations
+        assert citation_holds(after.citations[0], file_text)
+        assert "fourth" in svc.ask("Which floor is the meeting room on?").answer
+        assert [d.source for d in svc.documents()] == [str(docs / "article.txt"), str(docs / "notes.md")]
+        assert cold.ask("Who bought Joyo.com?").citations == before.citations
+    finally:
+        stop(proc, seconds=10)

@@ -102,7 +102,7 @@ class Store:
                 f"{self._name}-{kind}", metadata=meta, embedding_function=None
             )
         except Exception as exc:
-            raise IndexUnavailable(f"Cannot open collection {self._name}-{kind}: {_short(exc)}") from None
+            raise self._failure(f"Cannot open collection {self._name}-{kind}", exc) from None
         found = (col.metadata or {}).get("embedder")
         if found and found != self._embedder_name:
             raise IndexUnavailable(
@@ -114,7 +114,23 @@ class Store:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise IndexUnavailable(f"Index {what} failed: {_short(exc)}") from None
+            raise self._failure(f"Index {what} failed", exc) from None
+
+    def _failure(self, what: str, exc: Exception) -> IndexUnavailable:
+        """The error for a failed Chroma call. A transport error (refused, reset, timed out) means the
+        Chroma server is down or restarting, not that the index is damaged. The error says so and tells
+        the user to start the server, not to rebuild the index.
+
+        Nothing has to be reset for a later call to work: the HTTP client opens a new connection for each
+        call after a failure, and collection handles are ids, which stay valid when `chroma run` restarts on
+        the same --path. So each request fails once, quickly, while the server is down, and requests work
+        again as soon as it is back (tests/test_chroma_server.py kills and restarts a real server).
+        """
+        import httpx
+
+        if isinstance(exc, httpx.TransportError):
+            return _unreachable(_server_url(self._client), exc)
+        return IndexUnavailable(f"{what}: {_short(exc)}")
 
     def documents(self) -> dict[str, DocumentRecord]:
         """Committed documents by source."""
@@ -238,10 +254,21 @@ def open_http_client(url: str) -> Any:
                                      ssl=parts.scheme == "https", settings=ChromaSettings(anonymized_telemetry=False))
         client.heartbeat()
     except Exception as exc:
-        raise IndexUnavailable(f"Cannot reach the Chroma server at {url}: {_short(exc)}",
-                               hint="Start it (`chroma run --path DIR --host HOST --port PORT`) "
-                                    "or unset QA_CHROMA_URL to use the local index.") from None
+        raise _unreachable(url, exc) from None
     return client
+
+
+def _unreachable(url: str, exc: Exception) -> IndexUnavailable:
+    return IndexUnavailable(f"Cannot reach the Chroma server at {url}: {_short(exc)}",
+                            hint="Start it (`chroma run --path DIR --host HOST --port PORT`) "
+                                 "or unset QA_CHROMA_URL to use the local index.")
+
+
+def _server_url(client: Any) -> str:
+    """The address an HttpClient talks to, as `http(s)://host:port`."""
+    settings = client.get_settings()
+    scheme = "https" if settings.chroma_server_ssl_enabled else "http"
+    return f"{scheme}://{settings.chroma_server_host}:{settings.chroma_server_http_port}"
 
 
 def _doc_id(source: str) -> str:
