@@ -32,6 +32,8 @@ def start_server(folder: Path, env: dict[str, str] | None = None) -> tuple[subpr
 
 
 def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
     server.terminate()
     try:
         server.wait(timeout=15)

@@ -8,11 +8,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import nltk
 import Stemmer
 
 from qa.offline import llama_index_static_dir
+
+if TYPE_CHECKING:
+    import nltk
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9$%.,'-]*[A-Za-z0-9%]|[A-Za-z0-9]")
 _SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]*$")
@@ -46,7 +49,10 @@ class Span:
 
 
 @lru_cache(maxsize=1)
-def _punkt() -> nltk.tokenize.PunktTokenizer:
+def _punkt() -> "nltk.tokenize.PunktTokenizer":
+    """NLTK's sentence model, loaded on first use (only ingest splits sentences)."""
+    import nltk
+
     path = str(llama_index_static_dir() / "nltk_cache")
     if path not in nltk.data.path:
         nltk.data.path.insert(0, path)

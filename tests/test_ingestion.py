@@ -59,6 +59,16 @@ def test_deleted_file_is_forgotten(make_service, docs):
     assert [d.source for d in svc.documents()] == [str(docs / "article.txt")]
 
 
+def test_a_file_that_can_no_longer_be_read_leaves_the_index(make_service, docs):
+    svc = make_service(docs)
+    svc.ingest()
+    (docs / "notes.md").write_bytes(b"\x00\x01 damaged")
+    report = svc.ingest()
+    assert report.removed == [str(docs / "notes.md")] and "looks binary" in str(report.errors[0])
+    assert [d.source for d in svc.documents()] == [str(docs / "article.txt")]
+    assert not svc.ask("Which floor is the meeting room on?").supported, "its old text must not be cited"
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not valid UTF-8"),
     ("binary.txt", b"\x00\x01\x02\x03binary", "looks binary"),

@@ -7,14 +7,16 @@ one by one, and answers quote them.
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
-
-import tiktoken
-from llama_index.core.node_parser import SentenceSplitter
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from qa.index.documents import Document
 from qa.offline import shipped_tiktoken
 from qa.text import sentence_spans
+
+if TYPE_CHECKING:
+    import tiktoken
+    from llama_index.core.node_parser import SentenceSplitter
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,10 @@ class Sentence:
 
 
 @lru_cache(maxsize=1)
-def cl100k() -> tiktoken.Encoding:
+def cl100k() -> "tiktoken.Encoding":
     """The tokenizer chunk sizes are counted in, read from the data llama-index-core ships (no download)."""
+    import tiktoken
+
     with shipped_tiktoken():
         return tiktoken.get_encoding("cl100k_base")
 
@@ -65,9 +69,15 @@ class Chunker:
     """Splits documents into chunks (for retrieval) and sentences (for evidence)."""
 
     def __init__(self, chunk_size: int, chunk_overlap: int):
-        self._splitter = SentenceSplitter(
-            chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=cl100k().encode
-        )
+        self._size = chunk_size
+        self._overlap = chunk_overlap
+
+    @cached_property
+    def _splitter(self) -> "SentenceSplitter":
+        """Made on first use: LlamaIndex and the tokenizer load only in processes that ingest."""
+        from llama_index.core.node_parser import SentenceSplitter
+
+        return SentenceSplitter(chunk_size=self._size, chunk_overlap=self._overlap, tokenizer=cl100k().encode)
 
     def chunks(self, doc: Document) -> list[Chunk]:
         """SentenceSplitter's chunks located in the text; each is an exact substring."""

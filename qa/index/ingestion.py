@@ -63,6 +63,7 @@ class Ingestor:
                 doc = read_document(path, self._max_bytes)
             except DocumentError as exc:
                 report.errors.append(exc)
+                self._forget_stale(str(path), committed, report)
                 continue
             known = committed.get(doc.source)
             if known and known.content_hash == doc.content_hash:
@@ -93,6 +94,13 @@ class Ingestor:
             parts.append(self._embedder.embed_passages(batch))
             bar.update(len(batch))
         return np.vstack(parts) if parts else np.zeros((0, self._embedder.dim), dtype=np.float32)
+
+    def _forget_stale(self, source: str, committed: dict, report: IngestReport) -> None:
+        """A file that was indexed and can no longer be read (emptied, damaged, grown too large) leaves the
+        index: its old text no longer matches the file, and citations into it would point at text that is gone."""
+        if source in committed and self._store.remove(source):
+            log.warning("%s: removed from the index, since its file can no longer be read", source)
+            report.removed.append(source)
 
     def _prune(self, paths: list[Path], files: list[Path], committed: dict, report: IngestReport) -> None:
         """Forget documents of an ingested folder whose files are gone."""

@@ -12,13 +12,16 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
 from qa.index.store import DocumentRecord, Store
 from qa.text import terms
+
+if TYPE_CHECKING:
+    import bm25s
 
 log = logging.getLogger(__name__)
 
@@ -235,9 +238,11 @@ def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], li
     return groups
 
 
-def _bm25(tokenised: list[list[str]]) -> bm25s.BM25 | None:
+def _bm25(tokenised: list[list[str]]) -> "bm25s.BM25 | None":
     if not any(tokenised):
         return None
+    import bm25s  # 0.4 s of imports (scipy): paid when a corpus is first loaded, not on `import qa`
+
     index = bm25s.BM25()
     index.index([t or [""] for t in tokenised], show_progress=False)
     return index
