@@ -167,24 +167,26 @@ class QAService:
         engine.ranker.rank(engine.retriever.retrieve(condense("What do the documents say?", []), None))
 
     def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None,
-            explain: bool = False) -> Reply:
+            explain: bool = False, sources: Sequence[str] | None = None) -> Reply:
         """Answer with citations, or refuse when the documents do not hold the answer; with `explain`,
-        the reply says why (`Reply.explanation`)."""
+        the reply says why (`Reply.explanation`); with `sources` (sources or ids from `documents()`),
+        only those documents are searched."""
         final = None
-        for event in self.stream(question, history, top_k, explain):
+        for event in self.stream(question, history, top_k, explain, sources):
             if isinstance(event, Reply):
                 final = event
         assert final is not None, "answer models always end with a Reply"
         return final
 
-    def stream(self, question: str, history: Sequence[Message] | None = None,
-               top_k: int | None = None, explain: bool = False) -> Iterator[Delta | Reply]:
+    def stream(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None,
+               explain: bool = False, sources: Sequence[str] | None = None) -> Iterator[Delta | Reply]:
         """Text deltas as the answer is composed, then the final Reply."""
         question = self.clean_question(question)
         turns = validate_history(history)
         top_k = _checked_top_k(top_k)
         engine = self._ready()
-        retrieval = engine.retriever.retrieve(self._condense(question, turns), top_k)
+        chosen = _chosen_sources(sources, engine.corpus)
+        retrieval = engine.retriever.retrieve(self._condense(question, turns), top_k, chosen)
         context = Context(question, retrieval, engine.ranker.rank(retrieval), engine.corpus)
         for event in self._model.stream(context):
             if explain and isinstance(event, Reply):
@@ -236,3 +238,21 @@ def _checked_top_k(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TOP_K:
         raise InvalidQuestion(f"top_k must be between 1 and {MAX_TOP_K}")
     return value
+
+
+def _chosen_sources(sources: object, corpus: Corpus) -> set[str] | None:
+    """The documents a question is restricted to, each named by its source or its id; InvalidQuestion
+    for an empty choice or a document the index does not hold."""
+    if sources is None:
+        return None
+    if isinstance(sources, str) or not isinstance(sources, Sequence) or not all(isinstance(s, str) for s in sources):
+        raise InvalidQuestion("sources must be a list of document sources or ids.")
+    if not sources:
+        raise InvalidQuestion("No sources are selected.", hint="Select at least one document to ask about.")
+    by_id = {record.id: source for source, record in corpus.documents.items()}
+    chosen = {source if source in corpus.documents else by_id.get(source, "") for source in sources}
+    unknown = [source for source in sources if source not in corpus.documents and source not in by_id]
+    if unknown:
+        raise InvalidQuestion(f"Not in the index: {', '.join(map(repr, unknown[:3]))}.",
+                              hint="GET /v1/documents (or service.documents()) lists the documents.")
+    return chosen

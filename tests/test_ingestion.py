@@ -123,3 +123,22 @@ def test_rebuild_starts_from_scratch(make_service, docs):
     svc.ingest()
     report = svc.ingest(rebuild=True)
     assert len(report.added) == 2 and _counts(svc)["documents"] == 2
+
+
+def test_questions_can_be_restricted_to_chosen_documents(make_service, docs):
+    svc = make_service(docs)
+    svc.ingest()
+    notes, article = str(docs / "notes.md"), str(docs / "article.txt")
+    reply = svc.ask("Which floor is the meeting room on?", sources=[notes])
+    assert reply.supported and {c.source for c in reply.citations} == {notes}
+    assert not svc.ask("Which floor is the meeting room on?", sources=[article]).supported
+    by_id = {d.source: d.id for d in svc.documents()}
+    reply = svc.ask("Who bought Joyo.com?", sources=[by_id[article]])
+    assert "Amazon" in reply.answer and {p.source for p in reply.passages} == {article}
+    assert not svc.ask("Who bought Joyo.com?", sources=[notes]).supported
+    with pytest.raises(qa.InvalidQuestion, match="No sources are selected"):
+        svc.ask("Who bought Joyo.com?", sources=[])
+    with pytest.raises(qa.InvalidQuestion, match="Not in the index: 'elsewhere.txt'"):
+        svc.ask("Who bought Joyo.com?", sources=["elsewhere.txt"])
+    with pytest.raises(qa.InvalidQuestion, match="must be a list"):
+        svc.ask("Who bought Joyo.com?", sources=article)

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.errors import ConfigError
+from qa.index.batching import QueryBatcher
 
 
 class Embedder(Protocol):
@@ -41,10 +42,15 @@ class E5Embedder:
         self._model = E5()
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self._queries = QueryBatcher(self._embed_queries_now)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Queries of questions asked at the same time are embedded together (qa/index/batching.py)."""
+        return self._queries(list(texts))
+
+    def _embed_queries_now(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+            return np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:

@@ -11,6 +11,7 @@ document record, so a crash at any point leaves an index that the next ingest re
 import hashlib
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,15 +202,17 @@ class Store:
             found["vectors"] = np.vstack(parts) if parts else np.zeros((0, self._dim), dtype=np.float32)
         return found
 
-    def nearest_sentences(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The `n` sentences closest to `vector` as (id, cosine similarity).
+    def nearest_sentences(self, vector: np.ndarray, n: int,
+                          sources: Collection[str] | None = None) -> list[tuple[str, float]]:
+        """The `n` sentences closest to `vector` as (id, cosine similarity), only from `sources` when given.
 
         `n` must not exceed the number of stored sentences; callers bound it by their snapshot.
         """
         if n <= 0:
             return []
+        where = {"source": {"$in": sorted(sources)}} if sources is not None else None
         got = self._call("query", self._cols["sentences"].query, query_embeddings=[vector.tolist()],
-                         n_results=n, include=["distances"])
+                         n_results=n, include=["distances"], where=where)
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def drop(self) -> None:

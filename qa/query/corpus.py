@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,14 @@ class Corpus:
 
     def __len__(self) -> int:
         return len(self.passages)
+
+    def chunks_of(self, sources: Collection[str]) -> np.ndarray:
+        """A mask over chunks: True for those of `sources` (restricting a question to chosen documents)."""
+        numbers = [n for n, source in enumerate(self.sources) if source in sources]
+        return np.isin(self.chunk_doc, numbers)
+
+    def sentence_count(self, sources: Collection[str]) -> int:
+        return int(np.isin(self.sentence_doc, [n for n, source in enumerate(self.sources) if source in sources]).sum())
 
     def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query terms (zeros when nothing matches)."""

@@ -6,6 +6,7 @@ document-level ones derived from them) into one score; the best `top_k` chunks a
 shown and given to LLMs, and a wider pool feeds evidence selection.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,25 +70,31 @@ class HybridRetriever:
         self._candidates = dense_candidates
         self._pool = pool
 
-    def retrieve(self, query: Query, top_k: int | None = None) -> Retrieval:
+    def retrieve(self, query: Query, top_k: int | None = None, sources: Collection[str] | None = None) -> Retrieval:
+        """The ranked chunks for `query`; with `sources`, only chunks of those documents are candidates."""
         k = top_k or self.top_k
         texts = [query.search] if query.search == query.focus else [query.search, query.focus]
         vectors = self._embedder.embed_queries(texts)
         search_vec, focus_vec = vectors[0], vectors[-1]
-        similarity = self._dense_sentences(search_vec)
+        similarity = self._dense_sentences(search_vec, sources)
         signals = ChunkSignals(self._chunk_dense(similarity), self._corpus.bm25_scores(terms(query.search)),
                                self._corpus.chunk_doc)
         fused = self._fusion.score(signals)
-        order = np.argsort(-fused, kind="stable")[:max(k, self._pool)]
+        order = np.argsort(-fused, kind="stable")
+        if sources is not None:
+            allowed = self._corpus.chunks_of(sources)
+            order = order[allowed[order]]
+        order = order[:max(k, self._pool)]
         ranked = [RankedPassage(self._corpus.passages[i], int(i), float(fused[i]), float(signals.dense[i]),
                                 float(signals.lexical[i])) for i in order]
         return Retrieval(query, ranked, k, search_vec, focus_vec, similarity, signals)
 
-    def _dense_sentences(self, vector: np.ndarray) -> dict[int, float]:
-        """Similarity of the nearest sentences, keyed by corpus sentence index."""
+    def _dense_sentences(self, vector: np.ndarray, sources: Collection[str] | None = None) -> dict[int, float]:
+        """Similarity of the nearest sentences (of `sources` only, when given), keyed by corpus sentence index."""
         index = self._corpus.sentence_index
+        available = len(self._corpus.sentences) if sources is None else self._corpus.sentence_count(sources)
         return {index[sid]: sim for sid, sim in self._store.nearest_sentences(
-            vector, min(self._candidates, len(self._corpus.sentences)))
+            vector, min(self._candidates, available), sources)
                 if sid in index}
 
     def _chunk_dense(self, similarity: dict[int, float]) -> np.ndarray:

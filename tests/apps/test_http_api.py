@@ -128,6 +128,10 @@ def test_upload_list_read_ask_and_remove_a_document(chat_server):
     assert reply["supported"] and "fourth floor" in reply["answer"]
     cited = reply["citations"][0]
     assert document["text"][cited["start"]:cited["end"]] == cited["text"]
+    others = [d["id"] for d in listed if d["id"] != added["id"]]
+    elsewhere = httpx.post(chat_server + "v1/ask", json={"question": "Which floor is the meeting room on?",
+                                                         "sources": others}, timeout=30).json()
+    assert not elsewhere["supported"], "a question restricted to other documents does not see this one"
 
     again = httpx.post(chat_server + "v1/documents", files=[("files", ("notes.md", notes))], timeout=60).json()
     assert [d["id"] for d in again["unchanged"]] == [added["id"]]

@@ -59,7 +59,7 @@ def rest_router(services: Mapping[str, QAService]) -> APIRouter:
         """Answer with citations, or refuse when the documents do not hold the answer."""
         service = pick(services, request.model)
         history = [turn.model_dump() for turn in request.history or []]
-        events = service.stream(request.question, history, request.top_k, request.explain)
+        events = service.stream(request.question, history, request.top_k, request.explain, request.sources)
         if not request.stream:
             final = [event for event in events if isinstance(event, Reply)][-1]
             return JSONResponse(final.to_dict())

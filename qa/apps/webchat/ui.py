@@ -63,10 +63,10 @@ class ChatHandlers:
         yield "", *self._finish(question, reply, chat, turns, panels)
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
-            model: str | None = None) -> dict:
-        """The `/ask` API: the same object as `qa ask --json`."""
+            model: str | None = None, sources: list[str] | None = None) -> dict:
+        """The `/ask` API: the same object as `qa ask --json`; `sources` restricts it to some documents."""
         try:
-            return self.service(model).ask(question, history=history or [], top_k=top_k).to_dict()
+            return self.service(model).ask(question, history=history or [], top_k=top_k, sources=sources).to_dict()
         except QAError as exc:
             raise gr.Error(exc.user_message(), print_exception=False) from None
         except Exception:
