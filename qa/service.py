@@ -55,7 +55,7 @@ class QAService:
         self._fusion = fusion or build_fusion(settings.fusion or _FUSION_OF[settings.evidence], settings.dense_weight)
         self._ranker = ranker or evidence_ranker(settings.evidence, settings.answer_threshold)
         self._ingestor = Ingestor(store, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
-                                  settings.max_file_bytes, settings.follow_links)
+                                  settings.max_file_bytes, settings.follow_links, settings.max_text_chars)
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
 
@@ -67,6 +67,17 @@ class QAService:
     @property
     def embedder(self) -> Embedder:
         return self._embedder
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def sibling(self, collection: str, upload_dir: Path) -> "QAService":
+        """A service over another collection of the same Chroma (a notebook), sharing embedder and model."""
+        settings = self.settings.model_copy(update={"collection": collection, "upload_dir": upload_dir,
+                                                    "auto_ingest": False})
+        return QAService(settings, self._store.sibling(collection), self._embedder, self._model, self._condense,
+                         self._fusion, self._ranker)
 
     def corpus(self) -> Corpus:
         """The current snapshot of the indexed text (what citations point into)."""
@@ -103,23 +114,30 @@ class QAService:
             log.warning("%s", error)
         return report
 
-    def add_files(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
+    def add_files(self, files: Sequence[tuple[str, bytes]], progress: bool = False) -> IngestReport:
         """Keep uploaded files (name, bytes) in the upload folder and index them.
 
         Each file is checked on its own: its kind comes from its bytes, its size from `max_file_bytes`; one
         that cannot be used is reported in `errors` and leaves nothing behind, and the others still go in.
         """
-        limit = self.settings.max_upload_files
-        if len(files) > limit:
-            raise DocumentError(f"{len(files)} files in one upload; the limit is {limit}.",
+        s = self.settings
+        if len(files) > s.max_upload_files:
+            raise DocumentError(f"{len(files)} files in one upload; the limit is {s.max_upload_files}.",
                                 hint="Send fewer at a time, or raise QA_MAX_UPLOAD_FILES.")
-        folder = UploadFolder(self.settings.upload_dir)
+        folder = UploadFolder(s.upload_dir)
+        if len(self.documents()) + len(files) > s.max_documents:
+            raise DocumentError(f"This collection would hold more than {s.max_documents} documents; nothing was added.",
+                                hint="Remove some documents, start another notebook, or raise QA_MAX_DOCUMENTS.")
+        kept = folder.size() + sum(len(data) for _, data in files)
+        if kept > s.max_upload_bytes:
+            raise DocumentError(f"Uploads here would take {kept} bytes, over the limit of {s.max_upload_bytes}; "
+                                "nothing was added.", hint="Remove some documents, or raise QA_MAX_UPLOAD_BYTES.")
         saved: list[Path] = []
         errors: list[DocumentError] = []
         for name, data in files:
-            if len(data) > self.settings.max_file_bytes:
+            if len(data) > s.max_file_bytes:
                 errors.append(DocumentError(f"{name}: {len(data)} bytes is over the limit of "
-                                            f"{self.settings.max_file_bytes} (QA_MAX_FILE_BYTES)"))
+                                            f"{s.max_file_bytes} (QA_MAX_FILE_BYTES)"))
                 continue
             try:
                 path = folder.save(name, data)
@@ -128,7 +146,7 @@ class QAService:
                 continue
             if path not in saved:  # the same bytes under the same name twice are one document
                 saved.append(path)
-        report = self.ingest(saved) if saved else IngestReport()
+        report = self.ingest(saved, progress=progress) if saved else IngestReport()
         indexed = self._store.documents()
         for path in saved:
             if str(path) not in indexed:

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     upload_dir: Path = Field(Path("uploads"), description="Where documents uploaded over HTTP are kept "
                              "(their citations point into these files)")
     max_upload_files: int = Field(20, ge=1, le=1000, description="Files one upload may carry")
+    max_documents: int = Field(1000, ge=1, description="Documents an upload may bring a collection (notebook) to")
+    max_upload_bytes: int = Field(500_000_000, ge=1, description="Bytes of uploaded files one collection "
+                                  "(notebook) may keep")
+    max_text_chars: int = Field(20_000_000, ge=1000, description="Longest text a document may expand to "
+                                "(a PDF or DOCX that unpacks to more is refused)")
     examples: list[str] = Field(
         ["When did Xiaomi's market value pass HK$1 trillion?", "Who bought Joyo.com?",
          "How big is Xiaomi's tech campus?", "How old was Lei Jun when he joined Kingsoft?"],

@@ -76,7 +76,8 @@ def login_chat_server(tmp_path_factory):
     (folder / "users.txt").write_text("# testers\nann:first-pass\nbob:second:pass\n")
     (folder / "keys.txt").write_text("# API clients\nkey-from-file\n")
     env = {"QA_AUTH": "root:top-secret", "QA_AUTH_FILE": str(folder / "users.txt"),
-           "QA_API_KEYS": "key-one, key-two", "QA_API_KEYS_FILE": str(folder / "keys.txt")}
+           "QA_API_KEYS": "key-one, key-two", "QA_API_KEYS_FILE": str(folder / "keys.txt"),
+           "QA_MAX_FILE_BYTES": "200000"}
     yield from _chat_process(folder, env)
 
 
@@ -109,3 +110,5 @@ def _wait_until_serving(process: subprocess.Popen, log_path: Path, port: int, se
 def pytest_addoption(parser):
     parser.addoption("--screenshot", type=Path, default=None,
                      help="also save the browser test's screenshot here (the README's is docs/screenshot.png)")
+    parser.addoption("--notebook-screenshot", type=Path, default=None,
+                     help="save the notebook test's screenshot here (the README's is docs/notebook.png)")

@@ -7,9 +7,11 @@ against it with `Path(source).read_text(encoding="utf-8")`. HTML, PDF and DOCX f
 """
 
 import hashlib
+import io
 import json
 import logging
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = PLAIN_SUFFIXES | EXTRACTED_SUFFIXES
 META_SUFFIX = ".meta.json"
 _TITLE_MAX = 200
+_UNPACKED_PER_CHAR = 10  # WordprocessingML spends a few bytes of markup per character of text
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,12 @@ def _supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".")
 
 
-def read_document(path: Path, max_bytes: int) -> Document:
-    """Read one file's text; raise DocumentError saying why it cannot be used."""
+def read_document(path: Path, max_bytes: int, max_chars: int = 20_000_000) -> Document:
+    """Read one file's text; raise DocumentError saying why it cannot be used.
+
+    `max_chars` bounds the text a file may expand to: a DOCX (a ZIP) is measured unpacked before it is
+    read, so a small archive that inflates to gigabytes is refused without being inflated.
+    """
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise DocumentError(f"{path}: unsupported file type (supported: {kinds})")
@@ -104,7 +111,12 @@ def read_document(path: Path, max_bytes: int) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".docx":
+        _check_unpacked_size(path, raw, max_chars)
     text = extract_text(path) if path.suffix.lower() in EXTRACTED_SUFFIXES else _plain_text(path, raw)
+    if len(text) > max_chars:
+        raise DocumentError(f"{path}: its text is {len(text)} characters, over the limit of {max_chars} "
+                            "(QA_MAX_TEXT_CHARS)")
     if not text.strip():
         raise DocumentError(f"{path}: empty document")
     meta = _read_meta(path)
@@ -115,6 +127,18 @@ def read_document(path: Path, max_bytes: int) -> Document:
         date=str(meta.get("date") or ""),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def _check_unpacked_size(path: Path, raw: bytes, max_chars: int) -> None:
+    """Refuse an archive whose members unpack to far more than the text limit (a ZIP bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a readable archive: the reader says so in its own words
+    if unpacked > _UNPACKED_PER_CHAR * max_chars:
+        raise DocumentError(f"{path}: unpacks to {unpacked} bytes, far more than a document's text may be "
+                            f"({max_chars} characters, QA_MAX_TEXT_CHARS); refused unread")
 
 
 def _plain_text(path: Path, raw: bytes) -> str:

@@ -44,11 +44,12 @@ class Ingestor:
     """Brings the store in line with a set of files and folders."""
 
     def __init__(self, store: Store, embedder: Embedder, chunker: Chunker, max_file_bytes: int,
-                 follow_links: bool = False):
+                 follow_links: bool = False, max_text_chars: int = 20_000_000):
         self._store = store
         self._embedder = embedder
         self._chunker = chunker
         self._max_bytes = max_file_bytes
+        self._max_chars = max_text_chars
         self._follow_links = follow_links
 
     def run(self, paths: list[Path], progress: bool = False, follow_links: bool | None = None) -> IngestReport:
@@ -60,7 +61,7 @@ class Ingestor:
         todo: list[Document] = []
         for path in files:
             try:
-                doc = read_document(path, self._max_bytes)
+                doc = read_document(path, self._max_bytes, self._max_chars)
             except DocumentError as exc:
                 report.errors.append(exc)
                 self._forget_stale(str(path), committed, report)

@@ -215,6 +215,23 @@ class Store:
                          n_results=n, include=["distances"], where=where)
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
+    @property
+    def client(self) -> Any:
+        """The Chroma client (embedded or HTTP) this store's collections live in."""
+        return self._client
+
+    def sibling(self, name: str) -> "Store":
+        """Another corpus in the same Chroma (a notebook), with the same embedder."""
+        return Store(self._client, name, self._embedder_name, self._dim)
+
+    def delete(self) -> None:
+        """Delete this corpus's collections for good (a deleted notebook); the object is unusable after."""
+        for kind in _KINDS:
+            try:
+                self._client.delete_collection(f"{self._name}-{kind}")
+            except Exception as exc:
+                raise self._failure(f"Cannot delete collection {self._name}-{kind}", exc) from None
+
     def drop(self) -> None:
         """Delete this corpus's collections (for a rebuild)."""
         for kind in _KINDS:

@@ -97,6 +97,12 @@ class UploadFolder:
         finally:
             os.unlink(temporary)
 
+    def size(self) -> int:
+        """Bytes the kept uploads take (the per-notebook limit counts these)."""
+        if not self.folder.is_dir():
+            return 0
+        return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file() and not p.is_symlink())
+
     def discard(self, path: Path) -> None:
         """Delete a file of this folder (an upload that could not be indexed, or one removed from the index);
         a path anywhere else is left alone."""

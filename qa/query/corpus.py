@@ -250,8 +250,11 @@ def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], li
 def _bm25(tokenised: list[list[str]]) -> "bm25s.BM25 | None":
     if not any(tokenised):
         return None
+    bm25s_log = logging.getLogger("bm25s")
+    level = bm25s_log.level
     import bm25s  # 0.4 s of imports (scipy): paid when a corpus is first loaded, not on `import qa`
 
+    bm25s_log.setLevel(level)  # bm25s sets its logger to DEBUG on import; the host's choice stands
     index = bm25s.BM25()
     index.index([t or [""] for t in tokenised], show_progress=False)
     return index

@@ -18,6 +18,7 @@ from typing import Any
 from qa.apps.logins import api_keys, logins
 from qa.apps.models import answer_models
 from qa.errors import ConfigError, QAError
+from qa.notebooks import Notebooks
 from qa.service import QAService
 from qa.settings import Settings, load_settings
 
@@ -61,7 +62,8 @@ def serve(settings: Settings) -> None:
     service.warm_up()
     services = answer_models(service)
     app = create_api(services, Guard(credentials, keys), settings.cors_origins)
-    page = build(services).queue(default_concurrency_limit=settings.web_concurrency)
+    notebooks = Notebooks(services, default_read_only=bool(credentials))
+    page = build(services, notebooks).queue(default_concurrency_limit=settings.web_concurrency)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])  # system fonts: no font CDN
     app = gr.mount_gradio_app(app, page, path="", auth=credentials, theme=theme,

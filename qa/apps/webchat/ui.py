@@ -12,7 +12,9 @@ import gradio as gr
 
 from qa.apps.models import pick
 from qa.apps.webchat import render
+from qa.apps.webchat.library import LibraryHandlers, user_of
 from qa.errors import QAError
+from qa.notebooks import DEFAULT_ID, Notebooks
 from qa.reply import Delta, Reply
 from qa.service import QAService
 from qa.settings import MAX_TOP_K
@@ -25,17 +27,23 @@ UNEXPECTED = "Something went wrong on the server while answering; the server log
 class ChatHandlers:
     """The functions behind the chat's events and the `/ask` API, without any Gradio layout."""
 
-    def __init__(self, services: dict[str, QAService]):
+    def __init__(self, services: dict[str, QAService], notebooks: Notebooks | None = None):
         self._services = services
+        self._notebooks = notebooks
         self.default_model = next(iter(services))
 
-    def service(self, model: str | None) -> QAService:
-        """The service answering with `model` (the configured one when not given)."""
-        return pick(self._services, model)
+    def service(self, model: str | None, notebook: str | None = None, request: gr.Request | None = None) -> QAService:
+        """The service answering with `model` (the configured one when not given) from a notebook (the
+        default one when not given)."""
+        if self._notebooks is None or notebook in (None, DEFAULT_ID):
+            return pick(self._services, model)
+        return pick(self._notebooks.services(notebook, user_of(request)), model)
 
     def respond(self, message: str, chat: list, turns: list, panels: dict, top_k: float,
-                model: str | None = None) -> Iterator[tuple]:
-        """Stream one answer into the chat: (textbox, chat, turns, panels, sources) per update."""
+                model: str | None = None, notebook: str | None = None, sources: list[str] | None = None,
+                request: gr.Request | None = None) -> Iterator[tuple]:
+        """Stream one answer into the chat: (textbox, chat, turns, panels, sources) per update. `sources`
+        are the ticked documents; all of them ticked means no restriction."""
         question = (message or "").strip()
         if not question:
             yield message, chat, turns, panels, gr.skip()
@@ -44,7 +52,9 @@ class ChatHandlers:
         yield "", chat, turns, panels, gr.skip()
         partial, reply = "", None
         try:
-            for event in self.service(model).stream(question, history=turns, top_k=int(top_k)):
+            service = self.service(model, notebook, request)
+            chosen = _restriction(service, sources)
+            for event in service.stream(question, history=turns, top_k=int(top_k), sources=chosen):
                 if isinstance(event, Delta):
                     partial += event.text
                     chat = _replace_last(chat, render.streaming_html(partial))
@@ -63,10 +73,13 @@ class ChatHandlers:
         yield "", *self._finish(question, reply, chat, turns, panels)
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
-            model: str | None = None, sources: list[str] | None = None) -> dict:
-        """The `/ask` API: the same object as `qa ask --json`; `sources` restricts it to some documents."""
+            model: str | None = None, sources: list[str] | None = None, notebook: str | None = None,
+            request: gr.Request | None = None) -> dict:
+        """The `/ask` API: the same object as `qa ask --json`; `sources` restricts it to some documents of
+        the notebook (the default one when not given)."""
         try:
-            return self.service(model).ask(question, history=history or [], top_k=top_k, sources=sources).to_dict()
+            service = self.service(model, notebook, request)
+            return service.ask(question, history=history or [], top_k=top_k, sources=sources).to_dict()
         except QAError as exc:
             raise gr.Error(exc.user_message(), print_exception=False) from None
         except Exception:
@@ -94,6 +107,14 @@ class ChatHandlers:
         return chat, turns, {**panels, at: panel}, panel
 
 
+def _restriction(service: QAService, ticked: list[str] | None) -> list[str] | None:
+    """The ticked sources as a restriction; None when every document is ticked (or none is known)."""
+    if ticked is None:
+        return None
+    every = {d.id for d in service.documents()}
+    return None if every <= set(ticked) else [i for i in ticked if i in every]
+
+
 def _message(role: str, content: str) -> dict:
     return {"role": role, "content": content}
 
@@ -103,19 +124,47 @@ def _replace_last(chat: list, content: str) -> list:
     return [*chat[:-1], _message("assistant", content)]
 
 
-def build(services: dict[str, QAService]) -> gr.Blocks:
-    """The chat page: conversation and question box, examples, settings, and the sources panel.
+def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
+    """The chat page: notebooks and their documents in a sidebar; the conversation, question box, examples
+    and settings in the middle; the sources panel on the right.
 
-    `services` maps answer model names to services over the same index, the configured one first.
+    `services` maps answer model names to services over the default notebook, the configured one first.
     """
-    handlers = ChatHandlers(services)
-    service = handlers.service(None)
-    settings = service.settings
+    handlers = ChatHandlers(services, notebooks)
+    library = LibraryHandlers(notebooks)
+    settings = handlers.service(None).settings
     with gr.Blocks(title="docqa", analytics_enabled=False) as page:
         gr.Markdown("## docqa\nAsk about the documents. Every claim cites its passage: "
                     "hover over or click a citation like [1] to see it.")
-        gr.Markdown(_documents_line(service), elem_id="qa-docs")
+        docs_line = gr.Markdown("", elem_id="qa-docs")
         turns, panels = gr.State([]), gr.State({})
+        current, conversations = gr.State(DEFAULT_ID), gr.State({})
+        with gr.Sidebar(open=True, width=380, elem_id="qa-library"):
+            with gr.Accordion("Notebook", open=True):
+                notebook = gr.Dropdown([("Bundled documents", DEFAULT_ID)], value=DEFAULT_ID, show_label=False,
+                                       elem_id="qa-notebook")
+                with gr.Row():
+                    name = gr.Textbox(show_label=False, placeholder="Notebook name", elem_id="qa-notebook-name",
+                                      scale=3, max_length=60)
+                    create = gr.Button("New", size="sm", elem_id="qa-notebook-new", scale=1)
+                    rename = gr.Button("Rename", size="sm", elem_id="qa-notebook-rename", scale=1)
+                    delete = gr.Button("Delete", size="sm", elem_id="qa-notebook-delete", scale=1)
+                delete_sure = gr.Button("Delete this notebook and its documents", variant="stop", size="sm",
+                                        visible=False, elem_id="qa-notebook-delete-confirm")
+            with gr.Accordion("Documents", open=True):
+                checks = gr.CheckboxGroup([], label="Sources questions use", elem_id="qa-source-select")
+                upload = gr.File(label="Add documents (.txt .md .html .pdf .docx)", file_count="multiple",
+                                 file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"],
+                                 elem_id="qa-upload", height=110)
+                status = gr.HTML("", elem_id="qa-upload-status")
+                with gr.Row():
+                    picker = gr.Dropdown([], show_label=False, elem_id="qa-doc", scale=3)
+                    show = gr.Button("Open", size="sm", elem_id="qa-doc-show", scale=1)
+                    remove = gr.Button("Remove", size="sm", elem_id="qa-doc-remove", scale=1)
+                remove_sure = gr.Button("Remove this document from the notebook", variant="stop", size="sm",
+                                        visible=False, elem_id="qa-doc-remove-confirm")
+                text = gr.Textbox(visible=False, lines=10, max_lines=20, interactive=False, elem_id="qa-doc-text",
+                                  buttons=["copy"])
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=480, latex_delimiters=[],
@@ -137,18 +186,31 @@ def build(services: dict[str, QAService]) -> gr.Blocks:
                 sources = gr.HTML(render.empty_sources_html(), elem_id="qa-sources")
         outputs = [question, chat, turns, panels, sources]
         for trigger in (question.submit, ask.click):
-            trigger(handlers.respond, [question, chat, turns, panels, top_k, model], outputs, api_visibility="private",
-                    show_progress="hidden")
+            trigger(handlers.respond, [question, chat, turns, panels, top_k, model, notebook, checks], outputs,
+                    api_visibility="private", show_progress="hidden")
         clear.click(handlers.clear, None, outputs, api_visibility="private")
         chat.select(handlers.show_sources, [panels], [sources], api_visibility="private")
+        views = [docs_line, checks, picker]
+        page.load(library.load, None, [notebook, *views], api_visibility="private")
+        notebook.change(library.switch, [notebook, current, chat, turns, panels, conversations],
+                        [current, chat, turns, panels, sources, conversations, *views], api_visibility="private")
+        create.click(library.create, [name], [notebook, name], api_visibility="private")
+        rename.click(library.rename, [notebook, name], [notebook, name], api_visibility="private")
+        delete.click(lambda: gr.update(visible=True), None, [delete_sure], api_visibility="private")
+        delete_sure.click(library.delete, [notebook, conversations], [notebook, conversations, delete_sure],
+                          api_visibility="private")
+        upload.upload(library.add_dropped, [upload, notebook, checks], [upload, status, *views],
+                      api_visibility="private", show_progress="full")
+        show.click(library.show, [picker, notebook], [text], api_visibility="private")
+        remove.click(lambda: gr.update(visible=True), None, [remove_sure], api_visibility="private")
+        remove_sure.click(library.remove_chosen, [picker, notebook, checks], [status, *views, remove_sure],
+                          api_visibility="private")
         gr.api(handlers.ask, api_name="ask")
+        gr.api(library.api_notebooks, api_name="notebooks")
+        gr.api(library.api_create_notebook, api_name="create_notebook")
+        gr.api(library.api_documents, api_name="documents")
+        gr.api(library.api_remove, api_name="remove")
+        api_files = gr.File(file_count="multiple", visible=False)
+        api_notebook, api_report = gr.Textbox(visible=False), gr.JSON(visible=False)
+        gr.Button(visible=False).click(library.api_upload, [api_notebook, api_files], [api_report], api_name="upload")
     return page
-
-
-def _documents_line(service: QAService) -> str:
-    documents = service.documents()
-    if not documents:
-        return "The index is empty: run `qa ingest PATH` to add documents."
-    names = ", ".join(f"*{render.text((d.title or d.source).rstrip('.'))}*" for d in documents[:5])
-    more = f" and {len(documents) - 5} more" if len(documents) > 5 else ""
-    return f"Answering from {len(documents)} document{'s' if len(documents) != 1 else ''}: {names}{more}."
