@@ -142,3 +142,20 @@ def test_questions_can_be_restricted_to_chosen_documents(make_service, docs):
         svc.ask("Who bought Joyo.com?", sources=["elsewhere.txt"])
     with pytest.raises(qa.InvalidQuestion, match="must be a list"):
         svc.ask("Who bought Joyo.com?", sources=article)
+
+
+def test_text_that_expands_past_the_limit_is_refused(make_service, tmp_path):
+    from docx import Document
+
+    folder = tmp_path / "expand"
+    folder.mkdir()
+    document = Document()
+    document.add_paragraph("word " * 4000)
+    document.save(folder / "bomb.docx")
+    (folder / "long.txt").write_text("word " * 400)
+    (folder / "short.txt").write_text("A short note that fits.\n")
+    report = make_service(folder, max_text_chars=1000).ingest()
+    assert report.added == [str(folder / "short.txt")]
+    problems = sorted(str(e) for e in report.errors)
+    assert "unpacks to" in problems[0] and "refused unread" in problems[0]
+    assert "its text is 2000 characters, over the limit of 1000" in problems[1]

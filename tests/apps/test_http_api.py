@@ -187,3 +187,23 @@ def test_the_api_needs_a_login_or_key_when_logins_are_configured(login_chat_serv
     response = httpx.options(url, headers={"Origin": "http://elsewhere.example", "Access-Control-Request-Method": "POST"},
                              timeout=30)
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_notebooks_over_rest(chat_server):
+    from gradio_client import Client
+
+    book = Client(chat_server, verbose=False).predict("REST notes", api_name="/create_notebook")
+    notes = b"The boiler room key hangs behind the red door.\n"
+    added = httpx.post(chat_server + "v1/documents", params={"notebook": book["id"]},
+                       files=[("files", ("keys.txt", notes))], timeout=60).json()["added"]
+    assert len(added) == 1 and f"/{book['id']}/" in added[0]["source"]
+    listed = httpx.get(chat_server + "v1/documents", params={"notebook": book["id"]}, timeout=30).json()
+    assert [d["id"] for d in listed] == [added[0]["id"]]
+    question = {"question": "Where does the boiler room key hang?"}
+    reply = httpx.post(chat_server + "v1/ask", json={**question, "notebook": book["id"]}, timeout=30).json()
+    assert reply["supported"] and "red door" in reply["answer"]
+    assert not httpx.post(chat_server + "v1/ask", json=question, timeout=30).json()["supported"]
+    error = _error(httpx.get(chat_server + "v1/documents", params={"notebook": "nbmissing"}, timeout=30), 404)
+    assert error["type"] == "notebook_not_found"
+    assert httpx.delete(chat_server + f"v1/documents/{added[0]['id']}", params={"notebook": book["id"]},
+                        timeout=30).status_code == 204

@@ -17,6 +17,7 @@ from qa.apps.http.errors import ApiError
 from qa.apps.http.limits import BodyLimit
 from qa.apps.http.openai_chat import chat_router
 from qa.apps.http.routes import health_router, package_version, rest_router
+from qa.notebooks import Notebooks
 from qa.service import QAService
 
 JSON_BODY_LIMIT = 1_000_000  # a question, a history and options; far more than max_question_chars needs
@@ -24,8 +25,9 @@ _MULTIPART_OVERHEAD = 1_000_000
 
 
 def create_api(services: Mapping[str, QAService], guard: Guard | None = None,
-               cors_origins: list[str] | None = None) -> FastAPI:
-    """The API over the answer models a server offers (the first is the default); `guard` checks callers."""
+               cors_origins: list[str] | None = None, notebooks: Notebooks | None = None) -> FastAPI:
+    """The API over the answer models a server offers (the first is the default) and the web chat's
+    notebooks; `guard` checks callers."""
     guard = guard or Guard(None, [])
     settings = next(iter(services.values())).settings
     app = FastAPI(title="docqa", version=package_version(), openapi_url="/openapi.json", docs_url="/docs",
@@ -33,7 +35,7 @@ def create_api(services: Mapping[str, QAService], guard: Guard | None = None,
                   "Errors are `{\"error\": {\"type\", \"message\", \"hint\"}}`.")
     errors.install(app)
     secured = [Depends(guard)]
-    routers = {"docqa": rest_router(services), "OpenAI-compatible": chat_router(services)}
+    routers = {"docqa": rest_router(services, notebooks), "OpenAI-compatible": chat_router(services)}
     for tag, router in routers.items():
         app.include_router(router, prefix="/v1", dependencies=secured, tags=[tag])
     routers["health"] = health_router(services)

@@ -32,19 +32,23 @@ class Guard:
         scheme, value = scheme.lower(), value.strip()
         if scheme == "bearer" and _known(value.encode(), self._keys):
             return
-        if scheme == "basic" and self._basic(value):
-            return
+        if scheme == "basic":
+            user = self._basic(value)
+            if user is not None:
+                request.state.user = user  # notebooks are per user, as in the web chat
+                return
         raise ApiError(401, "Authentication required: a valid login or API key.",
                        "Send `Authorization: Bearer <key>` (QA_API_KEYS) or HTTP Basic with a web chat login.",
                        headers=_CHALLENGE)
 
-    def _basic(self, value: str) -> bool:
+    def _basic(self, value: str) -> str | None:
+        """The user a Basic credential names, if it is one of the logins."""
         try:
             user, sep, password = base64.b64decode(value, validate=True).partition(b":")
         except (binascii.Error, ValueError):
-            return False
+            return None
         matches = [hmac.compare_digest(user, u) & hmac.compare_digest(password, p) for u, p in self._logins]
-        return bool(sep) and any(matches)
+        return user.decode("utf-8", "replace") if sep and any(matches) else None
 
 
 def _known(token: bytes, keys: list[bytes]) -> bool:

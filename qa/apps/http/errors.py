@@ -13,10 +13,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from qa.errors import ConfigError, DocumentError, IndexUnavailable, InvalidQuestion, ModelUnavailable, QAError
+from qa.notebooks import NotebookNotFound
 
 log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[QAError], int] = {
+    NotebookNotFound: 404,
     InvalidQuestion: 400,
     DocumentError: 400,
     ConfigError: 400,

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from qa.apps.http.errors import ApiError, error_body, qa_error_body
@@ -14,6 +14,7 @@ from qa.apps.http.schemas import ERRORS, AskRequest, DocumentOut, DocumentText, 
 from qa.apps.models import pick
 from qa.errors import QAError
 from qa.index.store import DocumentRecord
+from qa.notebooks import DEFAULT_ID, Notebooks
 from qa.reply import Delta, Reply
 from qa.service import QAService
 
@@ -47,17 +48,30 @@ def sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def rest_router(services: Mapping[str, QAService]) -> APIRouter:
-    """The `/v1` REST routes over the answer models a server offers."""
+NotebookParam = Annotated[str | None, Query(description="A notebook id from the web chat (default: the "
+                                                       "configured collection)")]
+
+
+def rest_router(services: Mapping[str, QAService], notebooks: Notebooks | None = None) -> APIRouter:
+    """The `/v1` REST routes over the answer models a server offers, and over the caller's notebooks."""
     router = APIRouter(responses=ERRORS)
-    main = next(iter(services.values()))
+
+    def models(notebook: str | None, request: Request) -> Mapping[str, QAService]:
+        if notebook in (None, DEFAULT_ID) or notebooks is None:
+            if notebook not in (None, DEFAULT_ID):
+                raise ApiError(404, f"No notebook {notebook!r}.", "This server has no notebooks besides the default.")
+            return services
+        return notebooks.services(notebook, getattr(request.state, "user", None))
+
+    def collection(notebook: str | None, request: Request) -> QAService:
+        return next(iter(models(notebook, request).values()))
 
     @router.post("/ask", response_model=ReplyOut, response_model_exclude_none=True, summary="Ask a question",
                  responses={200: {"content": {"text/event-stream": {}},
                                   "description": "The reply; with `stream`, `delta` events then one `reply` event"}})
-    def ask(request: AskRequest) -> Any:
+    def ask(request: AskRequest, http: Request) -> Any:
         """Answer with citations, or refuse when the documents do not hold the answer."""
-        service = pick(services, request.model)
+        service = pick(models(request.notebook, http), request.model)
         history = [turn.model_dump() for turn in request.history or []]
         events = service.stream(request.question, history, request.top_k, request.explain, request.sources)
         if not request.stream:
@@ -67,17 +81,20 @@ def rest_router(services: Mapping[str, QAService]) -> APIRouter:
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @router.get("/documents", response_model=list[DocumentOut], summary="List the indexed documents")
-    def documents() -> Any:
-        return [document_out(record) for record in main.documents()]
+    def documents(request: Request, notebook: NotebookParam = None) -> Any:
+        return [document_out(record) for record in collection(notebook, request).documents()]
 
     @router.get("/documents/{document_id}", response_model=DocumentText, summary="One document and its text")
-    def document(document_id: str) -> Any:
+    def document(document_id: str, request: Request, notebook: NotebookParam = None) -> Any:
+        main = collection(notebook, request)
         record = _known(main, document_id)
         return {**document_out(record), "text": main.document_text(record.source) or ""}
 
     @router.post("/documents", response_model=UploadOut, summary="Upload documents (multipart, field `files`)")
-    def upload(files: Annotated[list[UploadFile], File(description="Text, Markdown, HTML, PDF or DOCX")]) -> Any:
+    def upload(files: Annotated[list[UploadFile], File(description="Text, Markdown, HTML, PDF or DOCX")],
+               request: Request, notebook: NotebookParam = None) -> Any:
         """Each file is checked by its content and indexed; files that cannot be used are listed in `errors`."""
+        main = collection(notebook, request)
         settings = main.settings
         if len(files) > settings.max_upload_files:
             raise ApiError(413, f"{len(files)} files in one upload; the limit is {settings.max_upload_files}.",
@@ -101,7 +118,8 @@ def rest_router(services: Mapping[str, QAService]) -> APIRouter:
         return body
 
     @router.delete("/documents/{document_id}", status_code=204, summary="Forget a document")
-    def remove(document_id: str) -> None:
+    def remove(document_id: str, request: Request, notebook: NotebookParam = None) -> None:
+        main = collection(notebook, request)
         record = _known(main, document_id)
         main.remove(record.source)
 

@@ -23,6 +23,8 @@ class AskRequest(BaseModel):
     history: list[Turn] | None = Field(None, description="Earlier turns, oldest first, for follow-up questions")
     top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="Passages to consider (default: QA_TOP_K)")
     model: str | None = Field(None, description="An answer model from /v1/models (default: the configured one)")
+    notebook: str | None = Field(None, description="A notebook id (web chat notebooks; default: the configured "
+                                 "collection)")
     sources: list[str] | None = Field(None, description="Only search these documents (ids or sources from "
                                       "/v1/documents)")
     explain: bool = Field(False, description="Add an `explain` field: the evidence looked at and why it "

@@ -61,8 +61,8 @@ def serve(settings: Settings) -> None:
     service = QAService.from_settings(settings)
     service.warm_up()
     services = answer_models(service)
-    app = create_api(services, Guard(credentials, keys), settings.cors_origins)
     notebooks = Notebooks(services, default_read_only=bool(credentials))
+    app = create_api(services, Guard(credentials, keys), settings.cors_origins, notebooks)
     page = build(services, notebooks).queue(default_concurrency_limit=settings.web_concurrency)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])  # system fonts: no font CDN
