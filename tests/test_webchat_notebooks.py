@@ -106,5 +106,15 @@ def test_notebook_with_uploaded_documents_survives_a_restart(browser, tmp_path_f
         expect(checks).to_have_count(1)
         ask(page, "What does the greenhouse on Lantern Street grow?")
         expect(answers.first).to_contain_text("saffron")
+
+        page.fill("#qa-notebook-name textarea", "Garden notes")
+        page.click("#qa-notebook-rename")
+        expect(page.locator("#qa-notebook input")).to_have_value("Garden notes")
+        page.click("#qa-notebook-delete")
+        page.click("#qa-notebook-delete-confirm")
+        expect(page.locator("#qa-notebook input")).to_have_value("Bundled documents")
+        page.click("#qa-notebook input")
+        expect(page.locator("[role=listbox] [role=option]")).to_have_count(1)
+        assert not list((folder / "uploads").glob("*/field.pdf")), "a deleted notebook's uploads are gone"
     finally:
         next(server, None)
