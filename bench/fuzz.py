@@ -32,6 +32,7 @@ from fuzzing import (
     histories,
     post_json,
     questions,
+    source_lists,
     top_ks,
     upload_bytes,
     upload_names,
@@ -115,8 +116,8 @@ def main() -> None:
                 return _safely(attempt)
 
             plan = [
-                ("python ask/stream", st.tuples(questions, histories, top_ks, st.booleans()),
-                 lambda q, h, k, s: check_python_ask(service, q, h, k, s)),
+                ("python ask/stream", st.tuples(questions, histories, top_ks, st.booleans(), source_lists),
+                 lambda q, h, k, s, chosen: check_python_ask(service, q, h, k, s, chosen)),
                 ("http /v1/ask json", st.tuples(ask_bodies), http_ask),
                 ("http chat/completions json", st.tuples(chat_bodies), http_chat),
                 ("http any bytes", st.tuples(st.binary(max_size=500),

@@ -32,10 +32,13 @@ json_values = st.recursive(
 turns = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "robot", ""]) | json_values,
                                "content": questions | json_values})
 histories = st.none() | st.lists(turns | json_values, max_size=5) | json_values
+source_lists = st.none() | st.just(["seeds/lei-jun-xiaomi.txt"]) | st.lists(questions, max_size=3) | json_values
 top_ks = st.none() | st.integers(-5, 60) | st.sampled_from([0, 1, 50, 51, 10**12, 2.5, "5", True])
 ask_bodies = st.fixed_dictionaries({"question": questions | json_values},
                                    optional={"history": histories, "top_k": top_ks, "model": st.none() | questions,
                                              "explain": json_values, "stream": st.booleans() | json_values,
+                                             "sources": st.none() | st.lists(questions, max_size=3) | json_values,
+                                             "notebook": st.none() | st.sampled_from(["default", "nb0"]) | questions,
                                              "extra": json_values}) | json_values
 messages = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "tool"]) | questions,
                                            "content": questions | json_values}), max_size=4)
@@ -72,16 +75,17 @@ def check_reply(reply: Any, document_text: Callable[[str], str | None]) -> str |
     return None
 
 
-def check_python_ask(service: Any, question: Any, history: Any, top_k: Any, streamed: bool) -> str | None:
+def check_python_ask(service: Any, question: Any, history: Any, top_k: Any, streamed: bool,
+                     sources: Any = None) -> str | None:
     """`service.ask` / `service.stream` end in a Reply whose citations hold, or raise a QAError."""
     try:
         if streamed:
-            events = list(service.stream(question, history, top_k))
+            events = list(service.stream(question, history, top_k, sources=sources))
             if not events or not isinstance(events[-1], Reply) or not all(isinstance(e, Delta) for e in events[:-1]):
                 return f"bad event sequence: {events[-3:]}"
             reply = events[-1]
         else:
-            reply = service.ask(question, history, top_k)
+            reply = service.ask(question, history, top_k, sources=sources)
     except QAError as exc:
         return None if str(exc) else "a QAError without a message"
     except Exception:

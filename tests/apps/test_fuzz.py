@@ -17,6 +17,7 @@ from fuzzing import (
     histories,
     post_json,
     questions,
+    source_lists,
     top_ks,
     upload_bytes,
     upload_names,
@@ -32,9 +33,9 @@ FEW = settings(CI, max_examples=25)
 
 
 @CI
-@given(question=questions, history=histories, top_k=top_ks, streamed=st.booleans())
-def test_python_ask_and_stream_reply_or_raise_qaerror(service, question, history, top_k, streamed):
-    assert check_python_ask(service, question, history, top_k, streamed) is None
+@given(question=questions, history=histories, top_k=top_ks, streamed=st.booleans(), sources=source_lists)
+def test_python_ask_and_stream_reply_or_raise_qaerror(service, question, history, top_k, streamed, sources):
+    assert check_python_ask(service, question, history, top_k, streamed, sources) is None
 
 
 @pytest.fixture(scope="module")
