@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from chroma_server import start_chroma
 from processes import free_port, stop
 
 import qa
@@ -112,3 +113,13 @@ def pytest_addoption(parser):
                      help="also save the browser test's screenshot here (the README's is docs/screenshot.png)")
     parser.addoption("--notebook-screenshot", type=Path, default=None,
                      help="save the notebook test's screenshot here (the README's is docs/notebook.png)")
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory):
+    """A Chroma server in a subprocess for the session, telemetry off, stopped on teardown."""
+    url, proc = start_chroma(tmp_path_factory.mktemp("chroma-server"), free_port())
+    try:
+        yield url
+    finally:
+        stop(proc, seconds=10)

@@ -1,14 +1,11 @@
 """Chroma server mode: a real `chroma run` on loopback; ingest, ask, remove through QA_CHROMA_URL,
 and a clear error (no traceback) when the server is down."""
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from chroma_server import start_chroma
 from processes import free_port, stop
 
 import qa
@@ -16,45 +13,6 @@ from qa.apps.cli import main
 from qa.eval.checks import citation_holds, file_text
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")
-
-
-def _wait_for_heartbeat(url: str, proc: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"chroma run exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"no Chroma heartbeat at {url} within {seconds} s")
-
-
-def _start_chroma(path: Path, port: int) -> tuple[str, subprocess.Popen]:
-    """`chroma run` on loopback at `port` over the folder `path`, telemetry off, once it answers."""
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY_IMPL": "none"}
-    chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_heartbeat(url, proc, seconds=60)
-    except BaseException:
-        stop(proc, seconds=10)
-        raise
-    return url, proc
-
-
-@pytest.fixture(scope="session")
-def chroma_url(tmp_path_factory):
-    """A Chroma server in a subprocess for the session, telemetry off, stopped on teardown."""
-    url, proc = _start_chroma(tmp_path_factory.mktemp("chroma-server"), free_port())
-    try:
-        yield url
-    finally:
-        stop(proc, seconds=10)
 
 
 @pytest.fixture
@@ -119,7 +77,7 @@ def test_server_restart_mid_session_costs_one_error_per_request(docs, tmp_path):
     """Kill `chroma run` under a live service: every request while it is down fails fast with one
     IndexUnavailable naming the server; once it is back, the same service answers again by itself."""
     path, port = tmp_path / "chroma-restart", free_port()
-    url, proc = _start_chroma(path, port)
+    url, proc = start_chroma(path, port)
     try:
         svc = qa.load(chroma_url=url, collection="restart", documents=[docs], index_dir=tmp_path / "unused")
         assert len(svc.ingest().added) == 2
@@ -139,7 +97,7 @@ def test_server_restart_mid_session_costs_one_error_per_request(docs, tmp_path):
             assert message.startswith(f"Cannot reach the Chroma server at {url}") and "chroma run" in message
             assert "--rebuild" not in message and len(message.splitlines()) == 1
 
-        url_again, proc = _start_chroma(path, port)
+        url_again, proc = start_chroma(path, port)
         assert url_again == url
         after = svc.ask("Who bought Joyo.com?")
         assert after.supported and "Amazon" in after.answer

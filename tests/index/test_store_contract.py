@@ -1,0 +1,102 @@
+"""The store contract: one suite every store must pass, run against the embedded Chroma folder and a real
+Chroma server (as haystack runs one DocumentStore suite over every store).
+
+Vectors come from a small deterministic stand-in (a hash of the words), so the suite checks the store,
+not the embedding model.
+"""
+
+import hashlib
+import uuid
+
+import numpy as np
+import pytest
+
+from qa.index.chunking import Chunker
+from qa.index.documents import Document
+from qa.index.ingestion import chunk_vectors
+from qa.index.store import Store, open_http_client, open_persistent_client
+
+DIM = 16
+
+
+def _vector(text: str) -> np.ndarray:
+    vector = np.zeros(DIM, dtype=np.float32)
+    for word in text.lower().split():
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % DIM] += 1.0
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def _document(source: str, text: str) -> Document:
+    return Document(source, text, text.split(".")[0], "", hashlib.sha256(text.encode()).hexdigest())
+
+
+def _write(store: Store, doc: Document) -> None:
+    chunker = Chunker(64, 8)
+    chunks, sentences = chunker.chunks(doc), chunker.sentences(doc)
+    vectors = np.vstack([_vector(s.text) for s in sentences])
+    store.write(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store(request, tmp_path):
+    if request.param == "embedded":
+        client = open_persistent_client(tmp_path / "index")
+    else:
+        client = open_http_client(request.getfixturevalue("chroma_url"))
+    return Store(client, f"contract{uuid.uuid4().hex[:8]}", "stand-in-embedder", DIM)
+
+
+GARDEN = _document("docs/garden.txt", "The greenhouse grows saffron crocuses. The shed holds twelve rakes.\n")
+TOWER = _document("docs/tower.txt", "The observatory telescope was built in 1911. The dome turns on rails.\n")
+
+
+def test_an_empty_store_holds_nothing(store):
+    assert store.documents() == {}
+    assert store.document_text("docs/garden.txt") is None
+    assert store.nearest_sentences(_vector("saffron"), 0) == []
+    assert store.remove("docs/garden.txt") is False
+
+
+def test_written_documents_are_committed_with_their_text_and_records(store):
+    _write(store, GARDEN)
+    _write(store, TOWER)
+    records = store.documents()
+    assert set(records) == {GARDEN.source, TOWER.source}
+    assert records[GARDEN.source].content_hash == GARDEN.content_hash and records[GARDEN.source].sentences == 2
+    assert store.document_text(TOWER.source) == TOWER.text
+    sentences = store.records("sentences", {GARDEN.content_hash}, vectors=True)
+    assert sorted(sentences["texts"]) == ["The greenhouse grows saffron crocuses.", "The shed holds twelve rakes."]
+    assert sentences["vectors"].shape == (2, DIM)
+    for text, meta in zip(sentences["texts"], sentences["metadatas"]):
+        assert GARDEN.text[meta["start"]:meta["end"]] == text
+
+
+def test_nearest_sentences_rank_by_cosine_and_respect_a_source_filter(store):
+    _write(store, GARDEN)
+    _write(store, TOWER)
+    [(best, similarity)] = store.nearest_sentences(_vector("The greenhouse grows saffron crocuses."), 1)
+    assert similarity == pytest.approx(1.0, abs=1e-5)
+    ids = store.records("sentences", {GARDEN.content_hash})["ids"]
+    assert best in ids
+    only_tower = store.nearest_sentences(_vector("greenhouse saffron"), 2, sources={TOWER.source})
+    tower_ids = set(store.records("sentences", {TOWER.content_hash})["ids"])
+    assert len(only_tower) == 2 and {i for i, _ in only_tower} <= tower_ids
+
+
+def test_a_new_version_replaces_the_old_and_remove_forgets_it(store):
+    _write(store, GARDEN)
+    changed = _document(GARDEN.source, "The greenhouse now grows tulips. The shed is empty.\n")
+    _write(store, changed)
+    assert store.documents()[GARDEN.source].content_hash == changed.content_hash
+    assert store.records("sentences", {GARDEN.content_hash})["ids"] == []
+    assert store.repair() == 0
+    assert store.remove(GARDEN.source) is True
+    assert store.documents() == {} and store.records("sentences", {changed.content_hash})["ids"] == []
+
+
+def test_siblings_are_separate_and_delete_removes_them(store):
+    other = store.sibling(f"contract{uuid.uuid4().hex[:8]}")
+    _write(other, TOWER)
+    assert store.documents() == {} and set(other.documents()) == {TOWER.source}
+    other.delete()
+    assert store.sibling(other._name).documents() == {}
