@@ -39,3 +39,11 @@ class ModelUnavailable(QAError):
     """The LLM server cannot answer: unreachable, too slow, refusing the key, failing, or garbling."""
 
     hint = "Check QA_LLM_BASE_URL, QA_LLM_MODEL and QA_LLM_API_KEY, or set QA_LLM_FALLBACK=true."
+
+
+class EmbedderUnavailable(ModelUnavailable):
+    """An embedding server (QA_EMBED_URL) cannot embed: unreachable, too slow, refusing the key, failing,
+    or garbling its reply. A ModelUnavailable, so front ends treat it like a failing model server (503)."""
+
+    hint = ("Check QA_EMBED_URL (OpenAI-compatible bases ending in /v1), QA_EMBED_MODEL and QA_EMBED_API_KEY, "
+            "or unset QA_EMBED_URL to embed locally.")

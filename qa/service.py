@@ -93,10 +93,10 @@ class QAService:
     @classmethod
     def from_settings(cls, settings: Settings) -> "QAService":
         """The production wiring: persistent Chroma, the shipped embedder, the configured model."""
-        embedder = build_embedder(settings.embedder, settings.embed_threads)
+        embedder = build_embedder(settings)  # local, or the embed_url servers
         client = open_http_client(settings.chroma_url) if settings.chroma_url else \
             open_persistent_client(settings.index_dir)
-        store = Store(client, settings.collection, embedder.name, embedder.dim)
+        store = Store(client, settings.collection, embedder.name, embedder.dim, embedder)
         model, condenser = build_model(settings, embedder)
         return cls(settings, store, embedder, model, condenser)
 

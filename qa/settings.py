@@ -4,12 +4,15 @@ The config file is `qa.toml` in the working directory, or the file named by `QA_
 Every component receives the values it needs from here through its constructor.
 """
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -35,6 +38,16 @@ class Settings(BaseSettings):
 
     embedder: Literal["multilingual-e5-small"] = "multilingual-e5-small"
     embed_threads: int = Field(2, ge=1, le=64)
+    embed_url: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="OpenAI-compatible embedding servers (API bases ending in /v1) to embed with instead of "
+        "the local engine: one URL, or a JSON list whose servers share the batches")
+    embed_model: str = Field("multilingual-e5-small", min_length=1, description="Model name sent to the "
+                             "embedding servers (the vectors must still be those of `embedder`)")
+    embed_api_key: SecretStr = Field(SecretStr(""), description="API key for the embedding servers; "
+                                     "local servers need none")
+    embed_timeout: float = Field(30.0, gt=0.0, le=3600.0, description="Seconds to wait for an embedding server")
+    embed_max_retries: int = Field(3, ge=0, le=10, description="Retries of a batch on connection errors, "
+                                   "timeouts, 429 and 5xx (the next server takes it when there are several)")
     chunk_size: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k tokens")
     chunk_overlap: int = Field(16, ge=0, le=512)
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are refused")
@@ -90,6 +103,32 @@ class Settings(BaseSettings):
         ["When did Xiaomi's market value pass HK$1 trillion?", "Who bought Joyo.com?",
          "How big is Xiaomi's tech campus?", "How old was Lei Jun when he joined Kingsoft?"],
         description="Example questions the web chat offers")
+
+    @field_validator("embed_url", mode="before")
+    @classmethod
+    def _embed_urls(cls, value: Any) -> Any:
+        """QA_EMBED_URL holds one URL or a JSON list of them; each must be an http(s) address."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError("not a JSON list of URLs") from None
+            else:
+                value = [text] if text else None
+        if not value:
+            return None
+        if not isinstance(value, list | tuple) or not all(isinstance(url, str) for url in value):
+            raise ValueError("give one URL or a list of URLs")
+        urls = []
+        for url in value:
+            parts = urlsplit(url.strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                shown = url.strip() if "@" not in url else f"{url.split('@')[-1]} (user info hidden)"
+                raise ValueError(f"{shown!r} is not an http(s)://host[:port]/v1 address")
+            urls.append(url.strip().rstrip("/"))
+        return list(dict.fromkeys(urls))
 
     @field_validator("chunk_overlap")
     @classmethod

