@@ -72,6 +72,12 @@ class Chunker:
         self._size = chunk_size
         self._overlap = chunk_overlap
 
+    def load(self) -> None:
+        """Import LlamaIndex and NLTK now, in this thread: ingest splits in worker threads, and two threads
+        importing a module for the first time at once can each see it half-initialised."""
+        self.sentences(Document("warm-up", "One sentence. Another one.", "", "", ""))
+        assert self._splitter is not None
+
     @cached_property
     def _splitter(self) -> "SentenceSplitter":
         """Made on first use: LlamaIndex and the tokenizer load only in processes that ingest."""

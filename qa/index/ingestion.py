@@ -6,7 +6,10 @@ and skipped; it never stops the others.
 """
 
 import logging
+import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +53,7 @@ class Ingestor:
         self._chunker = chunker
         self._max_bytes = max_file_bytes
         self._max_chars = max_text_chars
+        self._bar_lock = threading.Lock()
         self._follow_links = follow_links
 
     def run(self, paths: list[Path], progress: bool = False, follow_links: bool | None = None) -> IngestReport:
@@ -78,22 +82,50 @@ class Ingestor:
         return report
 
     def _index(self, docs: list[Document], report: IngestReport, progress: bool) -> None:
-        split = [(d, self._chunker.chunks(d), self._chunker.sentences(d)) for d in docs]
-        total = sum(len(s) for _, _, s in split)
-        with tqdm(total=total, unit="sentence", desc="Embedding", disable=not progress or total == 0) as bar:
-            for doc, chunks, sentences in split:
-                vectors = self._embed(sentences, bar)
-                self._store.write(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
-                report.chunks += len(chunks)
-                report.sentences += len(sentences)
-                log.info("indexed %s: %d chunks, %d sentences", doc.source, len(chunks), len(sentences))
+        """Split and embed documents ahead in worker threads while finished ones are written, in order.
+
+        Writes stay one document at a time (its records, then its commit record), so a crash leaves what it
+        always left. Reading ahead is bounded: as many documents as the embedder can take at once (one for
+        the local engine; two per server for embedding servers, so each has a batch waiting), plus one.
+        """
+        ahead = max(1, int(getattr(self._embedder, "concurrency", 1))) + 1
+        if docs:
+            self._chunker.load()
+        with tqdm(total=0, unit="sentence", desc="Embedding", disable=not progress or not docs) as bar, \
+                ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="ingest") as pool:
+            pending: deque[Future] = deque()
+            written = 0
+            for doc in docs:
+                pending.append(pool.submit(self._prepare, doc, bar))
+                if len(pending) >= ahead:
+                    written = self._write(pending.popleft().result(), report, bar, written, len(docs))
+            while pending:
+                written = self._write(pending.popleft().result(), report, bar, written, len(docs))
+
+    def _prepare(self, doc: Document, bar: tqdm) -> tuple[Document, list[Chunk], list[Sentence], np.ndarray]:
+        chunks, sentences = self._chunker.chunks(doc), self._chunker.sentences(doc)
+        with self._bar_lock:
+            bar.total += len(sentences)
+            bar.refresh()
+        return doc, chunks, sentences, self._embed(sentences, bar)
+
+    def _write(self, prepared: tuple[Document, list[Chunk], list[Sentence], np.ndarray], report: IngestReport,
+               bar: tqdm, written: int, total: int) -> int:
+        doc, chunks, sentences, vectors = prepared
+        self._store.write(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
+        report.chunks += len(chunks)
+        report.sentences += len(sentences)
+        log.info("indexed %s: %d chunks, %d sentences", doc.source, len(chunks), len(sentences))
+        bar.set_postfix_str(f"{written + 1}/{total} documents")
+        return written + 1
 
     def _embed(self, sentences: list[Sentence], bar: tqdm) -> np.ndarray:
         parts = []
         for i in range(0, len(sentences), _EMBED_BATCH):
             batch = [s.text for s in sentences[i:i + _EMBED_BATCH]]
             parts.append(self._embedder.embed_passages(batch))
-            bar.update(len(batch))
+            with self._bar_lock:
+                bar.update(len(batch))
         return np.vstack(parts) if parts else np.zeros((0, self._embedder.dim), dtype=np.float32)
 
     def _forget_stale(self, source: str, committed: dict, report: IngestReport) -> None:

@@ -77,6 +77,7 @@ class RemoteEmbedder:
         self._http = httpx.Client(timeout=timeout, headers=headers, transport=transport)
         self._turn = 0
         self._turn_lock = threading.Lock()
+        self.concurrency = 2 * len(self._urls)  # batches worth keeping in flight: each server works while one waits
         self.dim = 0
         self.dim = int(self._embed(["dimension probe"], "passage").shape[1])  # also: fail early when down
 
