@@ -29,7 +29,7 @@ from qa.text import clean_text
 
 log = logging.getLogger(__name__)
 
-_FUSION_OF = {"learned": "learned", "rules": "weighted"}  # each evidence ranker with the fusion it was made with
+_FUSION_OF = {"learned": "learned", "rules": "weighted", "vetoed": "weighted"}  # each ranker's own fusion
 
 
 @dataclass

@@ -59,9 +59,11 @@ class Settings(BaseSettings):
     fusion: Literal["learned", "weighted", "rrf"] | None = Field(
         None, description="How dense and BM25 scores combine: the fitted model, a weighted mix, or reciprocal rank "
         "(default: the one the evidence ranker was made with: learned for learned, weighted for rules)")
-    evidence: Literal["rules", "learned"] = Field(
+    evidence: Literal["rules", "learned", "vetoed"] = Field(
         "rules", description="How the answering sentence is picked and the answer-or-refuse decision made: "
-        "the hand-set rules, or the model fitted on data (qa/models/evidence.json)")
+        "the hand-set rules, the model fitted on data (qa/models/evidence.json), or the rules with a veto "
+        "(refuse also when that model's best run is below the threshold in qa/models/veto.json, or "
+        "answer_threshold when set)")
     evidence_chunks: int = Field(10, ge=1, le=50, description="Best chunks whose sentence runs are candidate evidence")
     answer_threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="Answer when the best run's probability reaches this (default: the "

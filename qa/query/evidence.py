@@ -100,4 +100,12 @@ def evidence_ranker(name: str, threshold: float | None = None) -> Callable[[Corp
     if name == "learned":
         model = learned.load("evidence", RUN_FEATURES)
         return lambda corpus: LearnedEvidenceRanker(corpus, model, threshold)
-    raise ConfigError(f"Unknown evidence ranker {name!r}; choose learned or rules.")
+    if name == "vetoed":
+        from qa.query.rules import RulesEvidenceRanker
+        from qa.query.veto import VetoedEvidenceRanker, load_threshold
+
+        model = learned.load("evidence", RUN_FEATURES)
+        veto = load_threshold() if threshold is None else threshold
+        return lambda corpus: VetoedEvidenceRanker(corpus, RulesEvidenceRanker(corpus),
+                                                   LearnedEvidenceRanker(corpus, model), veto)
+    raise ConfigError(f"Unknown evidence ranker {name!r}; choose learned, rules or vetoed.")
