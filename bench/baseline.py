@@ -60,8 +60,9 @@ class SameEmbedding(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
-def baseline_index(data: squad.SquadSet, embed: SameEmbedding, folder: Path,
-                   rebuild: bool) -> tuple[VectorStoreIndex, dict]:
+def baseline_index(
+    data: squad.SquadSet, embed: SameEmbedding, folder: Path, rebuild: bool
+) -> tuple[VectorStoreIndex, dict]:
     """The tutorial pipeline over a persistent Chroma collection; built once unless `rebuild`."""
     client = chromadb.PersistentClient(path=str(folder), settings=ChromaSettings(anonymized_telemetry=False))
     meta_file = folder / "build.json"
@@ -73,9 +74,13 @@ def baseline_index(data: squad.SquadSet, embed: SameEmbedding, folder: Path,
         store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("baseline"))
         docs = [Document(text=text, metadata={"source": source}) for source, text in data.contexts.items()]
         began = time.perf_counter()
-        index = VectorStoreIndex.from_documents(docs, storage_context=StorageContext.from_defaults(vector_store=store),
-                                                embed_model=embed, transformations=[SentenceSplitter()],
-                                                show_progress=True)
+        index = VectorStoreIndex.from_documents(
+            docs,
+            storage_context=StorageContext.from_defaults(vector_store=store),
+            embed_model=embed,
+            transformations=[SentenceSplitter()],
+            show_progress=True,
+        )
         meta = {"seconds": time.perf_counter() - began, "chunks": store._collection.count()}
         meta_file.write_text(json.dumps(meta), encoding="utf-8")
         return index, meta
@@ -93,9 +98,13 @@ def rank_of(hits: list[tuple[str, int, int]], q: squad.Question) -> int | None:
 
 def retrieval_row(ranks: list[int | None], k: int, chars: list[int], ms: list[float]) -> dict:
     n = len(ranks)
-    return {"hit@1": sum(r == 1 for r in ranks) / n, f"hit@{k}": sum(r is not None for r in ranks) / n,
-            "mrr": sum(1 / r for r in ranks if r) / n, "chars": statistics.mean(chars),
-            "p50_ms": statistics.median(ms)}
+    return {
+        "hit@1": sum(r == 1 for r in ranks) / n,
+        f"hit@{k}": sum(r is not None for r in ranks) / n,
+        "mrr": sum(1 / r for r in ranks if r) / n,
+        "chars": statistics.mean(chars),
+        "p50_ms": statistics.median(ms),
+    }
 
 
 def run_baseline(index: VectorStoreIndex, questions: list[squad.Question], k: int, folder: Path) -> dict:
@@ -127,9 +136,16 @@ def run_bm25(service: qa.QAService, questions: list[squad.Question], k: int) -> 
 def product_row(results: list[squad.Result]) -> dict:
     found = squad.metrics(results)
     chars = [sum(p.end - p.start for p in r.reply.passages) for r in results]
-    return {"hit@1": found["hit@1"], "hit@5": found["hit@5"], "mrr": found["mrr"], "chars": statistics.mean(chars),
-            "p50_ms": found["latency_p50_ms"], "answer_recall": found["answer_recall"], "f1": found["f1"],
-            "citation_precision": found["citation_precision"]}
+    return {
+        "hit@1": found["hit@1"],
+        "hit@5": found["hit@5"],
+        "mrr": found["mrr"],
+        "chars": statistics.mean(chars),
+        "p50_ms": found["latency_p50_ms"],
+        "answer_recall": found["answer_recall"],
+        "f1": found["f1"],
+        "citation_precision": found["citation_precision"],
+    }
 
 
 def table(rows: dict[str, dict]) -> str:
@@ -138,8 +154,14 @@ def table(rows: dict[str, dict]) -> str:
     out = ["| pipeline | " + " | ".join(cols) + " | product hit@5 / its hit@k |", "|---" * (len(cols) + 2) + "|"]
     for name, row in rows.items():
         k_hit = row.get("hit@5", row.get("hit@2"))
-        cells = [f"{row[c]:.3f}" if c in row and c.startswith(("hit", "mrr")) else
-                 (f"{row[c]:.0f}" if c == "chars" else f"{row[c]:.1f}") if c in row else "—" for c in cols]
+        cells = [
+            f"{row[c]:.3f}"
+            if c in row and c.startswith(("hit", "mrr"))
+            else (f"{row[c]:.0f}" if c == "chars" else f"{row[c]:.1f}")
+            if c in row
+            else "—"
+            for c in cols
+        ]
         out.append(f"| {name} | " + " | ".join(cells) + f" | {product['hit@5'] / k_hit:.2f}x |")
     return "\n".join(out)
 
@@ -155,7 +177,7 @@ def main() -> None:
     settings = qa.load_settings(index_dir=args.out / "covid-index")
     folder = settings.index_dir / "eval-texts" / name
     data = squad.load_squad(args.squad, folder)
-    questions = data.questions[:args.limit]
+    questions = data.questions[: args.limit]
     results = squad.evaluate_file(args.squad, settings, args.limit, progress=True)
     service = qa.load(index_dir=settings.index_dir, collection=name, auto_ingest=False)
     embed = SameEmbedding(build_embedder(settings.embedder, settings.embed_threads))
@@ -166,12 +188,16 @@ def main() -> None:
         "LlamaIndex tutorial, top 5": run_baseline(index, questions, 5, folder),
         "BM25 alone (bm25s, product chunks), top 5": run_bm25(service, questions, 5),
     }
-    print(f"{len(questions)} questions, {len(data.contexts)} documents; baseline index: {build['chunks']} chunks "
-          f"built in {build['seconds']:.0f} s")
+    print(
+        f"{len(questions)} questions, {len(data.contexts)} documents; baseline index: {build['chunks']} chunks "
+        f"built in {build['seconds']:.0f} s"
+    )
     print(table(rows))
     product = rows["this product (top 5)"]
-    print(f"product answers: recall {product['answer_recall']:.3f}, F1 {product['f1']:.3f}, "
-          f"citation precision {product['citation_precision']:.3f}")
+    print(
+        f"product answers: recall {product['answer_recall']:.3f}, F1 {product['f1']:.3f}, "
+        f"citation precision {product['citation_precision']:.3f}"
+    )
     report = json.dumps({"rows": rows, "build": build}, indent=2)
     (args.out / f"baseline-{name}.json").write_text(report, encoding="utf-8")
 

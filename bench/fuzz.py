@@ -42,8 +42,14 @@ import qa
 from qa import offline
 
 OUT = ROOT / "bench/out/fuzz.json"
-SHARES = {"python ask/stream": 0.35, "http /v1/ask json": 0.25, "http chat/completions json": 0.15,
-          "http any bytes": 0.1, "http document ids": 0.1, "http uploads": 0.05}
+SHARES = {
+    "python ask/stream": 0.35,
+    "http /v1/ask json": 0.25,
+    "http chat/completions json": 0.15,
+    "http any bytes": 0.1,
+    "http document ids": 0.1,
+    "http uploads": 0.05,
+}
 
 
 class Tally:
@@ -59,13 +65,19 @@ class Tally:
             self.problems.setdefault(target, []).append(problem)
 
 
-def run(target: str, strategy: st.SearchStrategy, check: Callable[..., str | None], count: int, tally: Tally,
-        rng_seed: int) -> None:
+def run(
+    target: str, strategy: st.SearchStrategy, check: Callable[..., str | None], count: int, tally: Tally, rng_seed: int
+) -> None:
     """Feed `count` generated examples to `check`, recording every outcome (nothing stops the run)."""
 
     @seed(rng_seed)
-    @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def feed(example: tuple) -> None:
         tally.record(target, check(*example))
@@ -113,30 +125,47 @@ def main() -> None:
                         for document in response.json()["added"]:
                             http.delete(f"/v1/documents/{document['id']}")
                     return problem
+
                 return _safely(attempt)
 
             plan = [
-                ("python ask/stream", st.tuples(questions, histories, top_ks, st.booleans(), source_lists),
-                 lambda q, h, k, s, chosen: check_python_ask(service, q, h, k, s, chosen)),
+                (
+                    "python ask/stream",
+                    st.tuples(questions, histories, top_ks, st.booleans(), source_lists),
+                    lambda q, h, k, s, chosen: check_python_ask(service, q, h, k, s, chosen),
+                ),
                 ("http /v1/ask json", st.tuples(ask_bodies), http_ask),
                 ("http chat/completions json", st.tuples(chat_bodies), http_chat),
-                ("http any bytes", st.tuples(st.binary(max_size=500),
-                                             st.sampled_from(["/v1/ask", "/v1/chat/completions", "/v1/documents"])),
-                 http_bytes),
+                (
+                    "http any bytes",
+                    st.tuples(
+                        st.binary(max_size=500), st.sampled_from(["/v1/ask", "/v1/chat/completions", "/v1/documents"])
+                    ),
+                    http_bytes,
+                ),
                 ("http document ids", st.tuples(questions, st.sampled_from(["GET", "DELETE", "PUT"])), http_id),
-                ("http uploads", st.tuples(st.lists(st.tuples(upload_names, upload_bytes), min_size=1, max_size=3)),
-                 http_upload),
+                (
+                    "http uploads",
+                    st.tuples(st.lists(st.tuples(upload_names, upload_bytes), min_size=1, max_size=3)),
+                    http_upload,
+                ),
             ]
             for number, (target, strategy, check) in enumerate(plan):
                 run(target, strategy, check, counts[target], tally, args.seed + number)
-                print(f"{target}: {tally.tried[target]} inputs, {len(tally.problems.get(target, []))} problems",
-                      flush=True)
+                print(
+                    f"{target}: {tally.tried[target]} inputs, {len(tally.problems.get(target, []))} problems",
+                    flush=True,
+                )
     finally:
         stop_server(server)
-    report = {"inputs": sum(tally.tried.values()), "seconds": round(time.perf_counter() - began, 1),
-              "seed": args.seed, "tried": dict(tally.tried),
-              "problems": {t: len(p) for t, p in tally.problems.items()},
-              "examples": {t: p[:5] for t, p in tally.problems.items()}}
+    report = {
+        "inputs": sum(tally.tried.values()),
+        "seconds": round(time.perf_counter() - began, 1),
+        "seed": args.seed,
+        "tried": dict(tally.tried),
+        "problems": {t: len(p) for t, p in tally.problems.items()},
+        "examples": {t: p[:5] for t, p in tally.problems.items()},
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"\n{report['inputs']} inputs in {report['seconds']} s; problems: {sum(report['problems'].values())}")

@@ -53,19 +53,24 @@ def floor(paths: list[Path], embedder) -> float:
     texts = [s.text for f in discover(paths)[0] for s in chunker.sentences(read_document(f, 10**8))]
     began = time.perf_counter()
     for i in range(0, len(texts), BATCH):
-        embedder.embed_passages(texts[i:i + BATCH])
+        embedder.embed_passages(texts[i : i + BATCH])
     return time.perf_counter() - began
 
 
 def llamaindex(paths: list[Path], embed: SameEmbedding) -> tuple[float, int]:
     """Seconds for the tutorial ingestion over a fresh persistent Chroma, and its chunk count."""
-    client = chromadb.PersistentClient(path=tempfile.mkdtemp(prefix="bench-li-"),
-                                       settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=tempfile.mkdtemp(prefix="bench-li-"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
     store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("baseline"))
     docs = [Document(text=f.read_text(encoding="utf-8"), metadata={"source": str(f)}) for f in discover(paths)[0]]
     began = time.perf_counter()
-    VectorStoreIndex.from_documents(docs, storage_context=StorageContext.from_defaults(vector_store=store),
-                                    embed_model=embed, transformations=[SentenceSplitter()])
+    VectorStoreIndex.from_documents(
+        docs,
+        storage_context=StorageContext.from_defaults(vector_store=store),
+        embed_model=embed,
+        transformations=[SentenceSplitter()],
+    )
     return time.perf_counter() - began, store._collection.count()
 
 
@@ -76,9 +81,11 @@ def measure(name: str, paths: list[Path], rounds: int, embedder, embed: SameEmbe
         runs.append((seconds, chunks, sentences, floor(paths, embedder), *llamaindex(paths, embed)))
     med = statistics.median
     seconds, chunks, sentences = med(r[0] for r in runs), runs[0][1], runs[0][2]
-    return (f"| {name} | {seconds:.1f} | {chunks} / {sentences} | {chunks / seconds:.1f} | "
-            f"{med(r[3] for r in runs):.1f} | {med(r[0] / r[3] for r in runs):.2f}x | "
-            f"{med(r[4] for r in runs):.1f} ({runs[0][5]} chunks) | {med(r[0] / r[4] for r in runs):.2f}x |")
+    return (
+        f"| {name} | {seconds:.1f} | {chunks} / {sentences} | {chunks / seconds:.1f} | "
+        f"{med(r[3] for r in runs):.1f} | {med(r[0] / r[3] for r in runs):.2f}x | "
+        f"{med(r[4] for r in runs):.1f} ({runs[0][5]} chunks) | {med(r[0] / r[4] for r in runs):.2f}x |"
+    )
 
 
 def main() -> None:
@@ -89,8 +96,10 @@ def main() -> None:
     embedder = build_embedder("multilingual-e5-small", 2)
     embed = SameEmbedding(embedder)
     papers = covid_papers(args.papers, Path(tempfile.mkdtemp(prefix="bench-covid-")))
-    print("| corpus | ingest s | chunks / sentences | chunks/s | embedding floor s | vs floor "
-          "| LlamaIndex default s | vs LlamaIndex |")
+    print(
+        "| corpus | ingest s | chunks / sentences | chunks/s | embedding floor s | vs floor "
+        "| LlamaIndex default s | vs LlamaIndex |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     print(measure("article (seeds/)", [Path("seeds")], args.rounds, embedder, embed))
     print(measure(f"COVID-QA, {args.papers} papers", [papers], args.rounds, embedder, embed))

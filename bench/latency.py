@@ -49,8 +49,11 @@ def main() -> None:
     colds = []
     for _ in range(3):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "qa.apps.cli", "--index-dir", str(index), "ask", "Who bought Joyo.com?"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "qa.apps.cli", "--index-dir", str(index), "ask", "Who bought Joyo.com?"],
+            check=True,
+            capture_output=True,
+        )
         colds.append(time.perf_counter() - t)
     p50, p95, e50 = statistics.median(asks), percentile(asks, 0.95), statistics.median(embeds)
     print(f"ingest article: {ingest_s:.2f} s ({report.chunks} chunks, {report.sentences} sentences)")

@@ -36,8 +36,11 @@ from qa.query.learned import MODELS
 
 COVID = Path("../shared/datasets/covid-qa/covid-qa-dev.json")
 INDEX = Path("bench/out/covid-index")
-GOLDEN = {"article dev (dev)": "tests/golden/article-dev.jsonl", "article test (test)": "tests/golden/article.jsonl",
-          "article held-out (test)": "tests/golden/article-holdout.jsonl"}
+GOLDEN = {
+    "article dev (dev)": "tests/golden/article-dev.jsonl",
+    "article test (test)": "tests/golden/article.jsonl",
+    "article held-out (test)": "tests/golden/article-holdout.jsonl",
+}
 CONFIGS = {"rules": {"evidence": "rules"}, "learned": {"evidence": "learned"}}
 FUSION_OF = {"rules": "weighted", "learned": "learned"}
 
@@ -51,13 +54,21 @@ def article(index: Path, rounds: int) -> dict:
             report = evaluate(service, load_cases(Path(path)))
             by = report.by_kind
             near = [k for k in by if k in ("nearmiss", "unanswerable")]
-            rows[label] = {**{k: report.metrics[k] for k in ("answer_accuracy", "citation_precision",
-                                                             "refusal_accuracy", "false_refusals")},
-                           **({"nearmiss_refused": by["nearmiss"]["refusal_accuracy"]} if "nearmiss" in by else {}),
-                           "failures": [o.case.id for o in report.failures()], "kinds": near}
+            rows[label] = {
+                **{
+                    k: report.metrics[k]
+                    for k in ("answer_accuracy", "citation_precision", "refusal_accuracy", "false_refusals")
+                },
+                **({"nearmiss_refused": by["nearmiss"]["refusal_accuracy"]} if "nearmiss" in by else {}),
+                "failures": [o.case.id for o in report.failures()],
+                "kinds": near,
+            }
         asks, embeds = warm_latency(service, load_cases(Path(GOLDEN["article test (test)"])), rounds)
-        rows["latency"] = {"ask_p50_ms": statistics.median(asks), "embed_p50_ms": statistics.median(embeds),
-                           "ratio": statistics.median(asks) / statistics.median(embeds)}
+        rows["latency"] = {
+            "ask_p50_ms": statistics.median(asks),
+            "embed_p50_ms": statistics.median(embeds),
+            "ratio": statistics.median(asks) / statistics.median(embeds),
+        }
         out[name] = rows
     return out
 
@@ -82,8 +93,10 @@ def covid(limit: int | None) -> dict:
     store = Store(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
     corpus = Corpus.load(store)
     terms_of = corpus.document_terms()
-    made = {"leave-out": leave_out(test),
-            "perturbed": perturb(test, terms_of.__getitem__, replacement_words([q.text for q in questions]), 13)}
+    made = {
+        "leave-out": leave_out(test),
+        "perturbed": perturb(test, terms_of.__getitem__, replacement_words([q.text for q in questions]), 13),
+    }
     for name in CONFIGS:
         examples = Examples(store, corpus, embedder, build_fusion(FUSION_OF[name], 0.5), 5, 256, 10)
         ranker = evidence_ranker(name)
@@ -111,21 +124,31 @@ def main() -> int:
 
 
 def table(result: dict) -> str:
-    lines = ["| set (split) | evidence | answer accuracy | citation precision | unanswerable refused | near-miss refused |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| set (split) | evidence | answer accuracy | citation precision | unanswerable refused | near-miss refused |",
+        "|---|---|---|---|---|---|",
+    ]
     for label in GOLDEN:
         for name in CONFIGS:
             r = result["article"][name][label]
             near = f"{r['nearmiss_refused']:.3f}" if "nearmiss_refused" in r else "-"
-            lines.append(f"| {label} | {name} | {r['answer_accuracy']:.3f} | {r['citation_precision']:.3f} | "
-                         f"{r['refusal_accuracy']:.3f} | {near} |")
-    lines += ["", "| COVID-QA test papers | hit@1 | hit@5 | MRR | answer recall | citation precision | answered | "
-              "leave-out refused | perturbed refused |", "|---|---|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {label} | {name} | {r['answer_accuracy']:.3f} | {r['citation_precision']:.3f} | "
+                f"{r['refusal_accuracy']:.3f} | {near} |"
+            )
+    lines += [
+        "",
+        "| COVID-QA test papers | hit@1 | hit@5 | MRR | answer recall | citation precision | answered | "
+        "leave-out refused | perturbed refused |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name in CONFIGS:
         m = result["covid"][name]
-        lines.append(f"| {name} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr']:.3f} | {m['answer_recall']:.3f} | "
-                     f"{m['citation_precision']:.3f} | {m['answered']:.3f} | {m['leave-out_refused']:.3f} | "
-                     f"{m['perturbed_refused']:.3f} |")
+        lines.append(
+            f"| {name} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr']:.3f} | {m['answer_recall']:.3f} | "
+            f"{m['citation_precision']:.3f} | {m['answered']:.3f} | {m['leave-out_refused']:.3f} | "
+            f"{m['perturbed_refused']:.3f} |"
+        )
     lines += ["", "| latency (article, warm) | ask p50 | one query embedding p50 | ratio |", "|---|---|---|---|"]
     for name in CONFIGS:
         r = result["article"][name]["latency"]

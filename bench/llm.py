@@ -43,9 +43,17 @@ def main() -> None:
     base.ingest()
     proc, url = start_server(work / "server.log", args.threads)
     try:
-        settings = base.settings.model_copy(update={
-            "llm": "openai-compatible", "llm_base_url": url, "llm_model": "smollm2", "llm_api_key": SecretStr(""),
-            "llm_max_tokens": args.max_tokens, "llm_max_retries": 0, "llm_fallback": True})
+        settings = base.settings.model_copy(
+            update={
+                "llm": "openai-compatible",
+                "llm_base_url": url,
+                "llm_model": "smollm2",
+                "llm_api_key": SecretStr(""),
+                "llm_max_tokens": args.max_tokens,
+                "llm_max_retries": 0,
+                "llm_fallback": True,
+            }
+        )
         service = base.with_model(*build_model(settings, base.embedder))
         print(json.dumps(run(service, cases, args.top_k), indent=2))
     finally:

@@ -164,17 +164,26 @@ def shape_problem(reply: Any) -> str | None:
     if not isinstance(reply.get("supported"), bool):
         return "no boolean 'supported'"
     citations = reply.get("citations")
-    if not isinstance(citations, list) or not all(isinstance(c, dict) and "text" in c and "source" in c
-                                                  for c in citations):
+    if not isinstance(citations, list) or not all(
+        isinstance(c, dict) and "text" in c and "source" in c for c in citations
+    ):
         return "'citations' is not a list of passages"
     if reply["supported"] and not citations:
         return "supported answer without citations"
     return None
 
 
-def run_clients(transport: str, clients: int, questions: int, budget: float, connect: Callable[[], Any],
-                ask: Callable[[Any, str], Any], close: Callable[[Any], None],
-                reference: dict[str, dict] | None, sampler: RssSampler | None = None) -> Run:
+def run_clients(
+    transport: str,
+    clients: int,
+    questions: int,
+    budget: float,
+    connect: Callable[[], Any],
+    ask: Callable[[Any, str], Any],
+    close: Callable[[Any], None],
+    reference: dict[str, dict] | None,
+    sampler: RssSampler | None = None,
+) -> Run:
     """`clients` threads, each with its own session from `connect`, ask `questions` questions each (user i
     starts at question i, so they do not ask in lockstep); nobody starts a new request after `budget` s."""
     run = Run(transport, clients, clients * questions, budget_s=round(budget, 1))
@@ -247,8 +256,10 @@ def run_clients(transport: str, clients: int, questions: int, budget: float, con
     run.errors, run.error_kinds = sum(errors.values()), dict(errors.most_common(10))
     mismatched = [(q, d) for q, _, _, d in records if d is not None]
     run.mismatches = len(mismatched)
-    run.mismatch_examples = [{"question": q, "got": d, "expected": (reference or {}).get(q, {}).get("answer")}
-                             for q, d in dict(mismatched).items()][:5]
+    run.mismatch_examples = [
+        {"question": q, "got": d, "expected": (reference or {}).get(q, {}).get("answer")}
+        for q, d in dict(mismatched).items()
+    ][:5]
     if latencies:
         run.p50_ms = round(statistics.median(latencies), 1)
         run.p95_ms = round(percentile(latencies, 0.95), 1)
@@ -279,8 +290,13 @@ def gradio_transport(url: str) -> tuple[Callable[[], Any], Callable[[Any, str], 
     from gradio_client import Client  # after offline.prepare(): Gradio reads its variables at import
 
     def connect() -> Client:
-        return Client(url, verbose=False, download_files=False, analytics_enabled=False,
-                      httpx_kwargs={"timeout": REQUEST_TIMEOUT, "trust_env": False})
+        return Client(
+            url,
+            verbose=False,
+            download_files=False,
+            analytics_enabled=False,
+            httpx_kwargs={"timeout": REQUEST_TIMEOUT, "trust_env": False},
+        )
 
     def ask(client: Client, question: str) -> Any:
         return client.submit(question, [], api_name="/ask").result(timeout=REQUEST_TIMEOUT)
@@ -288,8 +304,9 @@ def gradio_transport(url: str) -> tuple[Callable[[], Any], Callable[[Any, str], 
     return connect, ask, lambda client: client.close()
 
 
-def in_process(index: Path, clients: list[int], questions: int, asks: int, clock: Clock,
-               runs_left: int) -> tuple[dict, list[Run], dict[str, dict]]:
+def in_process(
+    index: Path, clients: list[int], questions: int, asks: int, clock: Clock, runs_left: int
+) -> tuple[dict, list[Run], dict[str, dict]]:
     """Sequential `service.ask` latency, then answers/s with N threads; and each question's reply as the
     reference the server's replies are compared with."""
     import qa
@@ -301,8 +318,11 @@ def in_process(index: Path, clients: list[int], questions: int, asks: int, clock
     reference = {q: service.ask(q).to_dict() for q in QUESTIONS}
     setup_s = time.perf_counter() - began
     refused = [q for q, r in reference.items() if not r["supported"]]
-    print(f"in-process: index built in {setup_s:.1f} s ({report.chunks} chunks); refuses {len(refused)} of "
-          f"{len(QUESTIONS)} questions: {refused}", flush=True)
+    print(
+        f"in-process: index built in {setup_s:.1f} s ({report.chunks} chunks); refuses {len(refused)} of "
+        f"{len(QUESTIONS)} questions: {refused}",
+        flush=True,
+    )
     stop_at = time.monotonic() + clock.share(runs_left, STARTUP_ALLOWANCE)
     latencies = []
     for k in range(asks):
@@ -311,14 +331,28 @@ def in_process(index: Path, clients: list[int], questions: int, asks: int, clock
         t = time.perf_counter()
         service.ask(QUESTIONS[k % len(QUESTIONS)])
         latencies.append(1000 * (time.perf_counter() - t))
-    sequential = {"asks": len(latencies), "planned": asks, "cut": len(latencies) < asks,
-                  "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-                  "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None}
+    sequential = {
+        "asks": len(latencies),
+        "planned": asks,
+        "cut": len(latencies) < asks,
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
+    }
     runs_left -= 1
     runs = []
     for n in clients:
-        runs.append(run_clients("in-process", n, questions, clock.share(runs_left, STARTUP_ALLOWANCE), lambda: service,
-                                lambda svc, q: svc.ask(q).to_dict(), lambda _: None, reference))
+        runs.append(
+            run_clients(
+                "in-process",
+                n,
+                questions,
+                clock.share(runs_left, STARTUP_ALLOWANCE),
+                lambda: service,
+                lambda svc, q: svc.ask(q).to_dict(),
+                lambda _: None,
+                reference,
+            )
+        )
         runs_left -= 1
     return sequential, runs, reference
 
@@ -341,12 +375,17 @@ def cell(value: float | None, digits: int = 0) -> str:
 
 
 def table(runs: list[Run]) -> str:
-    lines = ["| transport | clients | requests | errors | mismatches | p50 ms | p95 ms | p99 ms | answers/s "
-             "| server peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| transport | clients | requests | errors | mismatches | p50 ms | p95 ms | p99 ms | answers/s "
+        "| server peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in runs:
         requests = f"{r.requests} of {r.planned} (cut)" if r.cut else str(r.requests)
-        lines.append(f"| {r.transport} | {r.clients} | {requests} | {r.errors} | {r.mismatches} | {cell(r.p50_ms)} "
-                     f"| {cell(r.p95_ms)} | {cell(r.p99_ms)} | {cell(r.answers_per_s, 1)} | {cell(r.rss_peak_mb)} |")
+        lines.append(
+            f"| {r.transport} | {r.clients} | {requests} | {r.errors} | {r.mismatches} | {cell(r.p50_ms)} "
+            f"| {cell(r.p95_ms)} | {cell(r.p99_ms)} | {cell(r.answers_per_s, 1)} | {cell(r.rss_peak_mb)} |"
+        )
     return "\n".join(lines)
 
 
@@ -369,10 +408,19 @@ def main() -> None:
     server_runs = len(args.clients) * len(args.transports)
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
     try:
-        sequential, local_runs, reference = in_process(folder / "in-process", args.clients, args.questions,
-                                                       args.baseline_asks, clock, 1 + len(args.clients) + server_runs)
-        print(f"in-process service.ask: p50 {cell(sequential['p50_ms'], 1)} ms, p95 {cell(sequential['p95_ms'], 1)}"
-              f" ms over {sequential['asks']} sequential asks", flush=True)
+        sequential, local_runs, reference = in_process(
+            folder / "in-process",
+            args.clients,
+            args.questions,
+            args.baseline_asks,
+            clock,
+            1 + len(args.clients) + server_runs,
+        )
+        print(
+            f"in-process service.ask: p50 {cell(sequential['p50_ms'], 1)} ms, p95 {cell(sequential['p95_ms'], 1)}"
+            f" ms over {sequential['asks']} sequential asks",
+            flush=True,
+        )
         (folder / "server").mkdir()
         began = time.monotonic()
         server, url = start_server(folder / "server")
@@ -381,22 +429,24 @@ def main() -> None:
         sampler.start()
         runs: list[Run] = []
         try:
-            transports = {names[t]: (rest_transport if t == "rest" else gradio_transport)(url)
-                          for t in args.transports}
+            transports = {names[t]: (rest_transport if t == "rest" else gradio_transport)(url) for t in args.transports}
             warm(url, transports)
             rss_ready = mb(sampler.samples[-1][1]) if sampler.samples else None
             print(f"server: {url} ready in {startup_s:.1f} s, RSS {cell(rss_ready)} MB after warm-up", flush=True)
             left = server_runs
             for n in args.clients:  # both transports at each N, back to back, so their conditions match
                 for name, (connect, ask, close) in transports.items():
-                    run = run_clients(name, n, args.questions, clock.share(left), connect, ask, close, reference,
-                                      sampler)
+                    run = run_clients(
+                        name, n, args.questions, clock.share(left), connect, ask, close, reference, sampler
+                    )
                     left -= 1
                     runs.append(run)
-                    print(f"  {name} x{n}: {run.requests} requests, {run.errors} errors, p50 {cell(run.p50_ms)} ms, "
-                          f"{cell(run.answers_per_s, 1)} answers/s; CPU s server {cell(run.server_cpu_s, 1)}, "
-                          f"clients {cell(run.client_cpu_s, 1)} in {run.wall_s:.1f} s{' (cut)' if run.cut else ''}",
-                          flush=True)
+                    print(
+                        f"  {name} x{n}: {run.requests} requests, {run.errors} errors, p50 {cell(run.p50_ms)} ms, "
+                        f"{cell(run.answers_per_s, 1)} answers/s; CPU s server {cell(run.server_cpu_s, 1)}, "
+                        f"clients {cell(run.client_cpu_s, 1)} in {run.wall_s:.1f} s{' (cut)' if run.cut else ''}",
+                        flush=True,
+                    )
         finally:
             sampler.stop()
             stop_server(server)
@@ -406,31 +456,49 @@ def main() -> None:
 
     all_runs = local_runs + runs
     print()
-    print(f"in-process `service.ask` p50: {cell(sequential['p50_ms'], 1)} ms ({sequential['asks']} sequential asks); "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"in-process `service.ask` p50: {cell(sequential['p50_ms'], 1)} ms ({sequential['asks']} sequential asks); "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print()
     print(table(all_runs))
     print()
     for r in all_runs:
         if r.cut:
-            print(f"note: {r.transport} x{r.clients} stopped issuing requests after its {r.budget_s:.0f} s share: "
-                  f"{r.requests} of {r.planned} sent")
+            print(
+                f"note: {r.transport} x{r.clients} stopped issuing requests after its {r.budget_s:.0f} s share: "
+                f"{r.requests} of {r.planned} sent"
+            )
         if r.error_kinds:
             print(f"note: {r.transport} x{r.clients} errors: {r.error_kinds}")
         for m in r.mismatch_examples:
-            print(f"note: {r.transport} x{r.clients} mismatch on {m['question']!r}: got {m['got']!r}, "
-                  f"in-process {m['expected']!r}")
-    print(f"server RSS: {cell(rss_ready)} MB after warm-up, {cell(mb(samples[-1]) if samples else None)} MB at the "
-          f"end, peak {cell(mb(max(samples)) if samples else None)} MB ({len(samples)} samples)")
+            print(
+                f"note: {r.transport} x{r.clients} mismatch on {m['question']!r}: got {m['got']!r}, "
+                f"in-process {m['expected']!r}"
+            )
+    print(
+        f"server RSS: {cell(rss_ready)} MB after warm-up, {cell(mb(samples[-1]) if samples else None)} MB at the "
+        f"end, peak {cell(mb(max(samples)) if samples else None)} MB ({len(samples)} samples)"
+    )
     ratio, at = None, None
     by = {(r.transport, r.clients): r for r in runs}
-    both = [n for n in args.clients if (by.get(("REST", n)) and by.get(("Gradio", n))
-                                        and by["REST", n].answers_per_s and by["Gradio", n].answers_per_s)]
+    both = [
+        n
+        for n in args.clients
+        if (
+            by.get(("REST", n))
+            and by.get(("Gradio", n))
+            and by["REST", n].answers_per_s
+            and by["Gradio", n].answers_per_s
+        )
+    ]
     if both:
         at = 20 if 20 in both else min(both, key=lambda n: (abs(n - 20), -n))
         ratio = by["REST", at].answers_per_s / by["Gradio", at].answers_per_s
-        print(f"REST answers/s / Gradio answers/s at {at} clients: {ratio:.2f}x"
-              + ("" if at == 20 else " (no run at 20 clients; the nearest)"))
+        print(
+            f"REST answers/s / Gradio answers/s at {at} clients: {ratio:.2f}x"
+            + ("" if at == 20 else " (no run at 20 clients; the nearest)")
+        )
     print(f"total {time.monotonic() - clock.began:.0f} s of --max-seconds {args.max_seconds:.0f}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -439,9 +507,12 @@ def main() -> None:
         "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "questions": QUESTIONS,
         "in_process": {"sequential": sequential, "refused": [q for q, r in reference.items() if not r["supported"]]},
-        "server": {"startup_s": round(startup_s, 1), "rss_after_warm_up_mb": rss_ready,
-                   "rss_end_mb": mb(samples[-1]) if samples else None,
-                   "rss_peak_mb": mb(max(samples)) if samples else None},
+        "server": {
+            "startup_s": round(startup_s, 1),
+            "rss_after_warm_up_mb": rss_ready,
+            "rss_end_mb": mb(samples[-1]) if samples else None,
+            "rss_peak_mb": mb(max(samples)) if samples else None,
+        },
         "runs": [asdict(r) for r in all_runs],
         "rest_over_gradio": {"clients": at, "ratio": round(ratio, 3) if ratio else None},
         "total_s": round(time.monotonic() - clock.began, 1),

@@ -40,8 +40,9 @@ def copy_subset(n: int) -> str:
         return name
     target._store.drop()
     for kind in KINDS:
-        got = service._store._cols[kind].get(where={"source": {"$in": sources}},
-                                             include=["embeddings", "documents", "metadatas"])
+        got = service._store._cols[kind].get(
+            where={"source": {"$in": sources}}, include=["embeddings", "documents", "metadatas"]
+        )
         target._store._upsert(kind, got["ids"], got["embeddings"], got["documents"], got["metadatas"])
     return name
 
@@ -63,9 +64,15 @@ def worker(collection: str, questions: list[str], rounds: int) -> dict:
         began = time.perf_counter()
         service._embedder.embed_queries([q])
         embeds.append(1000 * (time.perf_counter() - began))
-    return {"documents": len(service.documents()), "questions": len(questions), "asks": len(times),
-            "p50_ms": statistics.median(times), "p95_ms": times[round(0.95 * (len(times) - 1))],
-            "embed_p50_ms": statistics.median(embeds), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "documents": len(service.documents()),
+        "questions": len(questions),
+        "asks": len(times),
+        "p50_ms": statistics.median(times),
+        "p95_ms": times[round(0.95 * (len(times) - 1))],
+        "embed_p50_ms": statistics.median(embeds),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def peak_rss_mb() -> float:
@@ -82,15 +89,33 @@ def cold_ask(collection: str, question: str, index: Path) -> float:
     times = []
     for _ in range(3):
         began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "qa.apps.cli", "--index-dir", str(index), "--collection", collection,
-                        "ask", question], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "qa.apps.cli",
+                "--index-dir",
+                str(index),
+                "--collection",
+                collection,
+                "ask",
+                question,
+            ],
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - began)
     return statistics.median(times)
 
 
 def measure(collection: str, questions: list[str], rounds: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", collection, "--rounds", str(rounds)],
-                         input=json.dumps(questions), capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", collection, "--rounds", str(rounds)],
+        input=json.dumps(questions),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -19,8 +19,13 @@ def start_server(folder: Path, env: dict[str, str] | None = None) -> tuple[subpr
     settings = {"QA_INDEX_DIR": str(folder / "index"), "QA_UPLOAD_DIR": str(folder / "uploads"), "QA_PORT": str(port)}
     log_path = folder / "server.log"
     with log_path.open("w") as log:
-        server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env={**os.environ, **settings, **(env or {})},
-                                  stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env={**os.environ, **settings, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
     while f"docqa web chat: {url}" not in log_path.read_text():

@@ -47,15 +47,20 @@ def article_store(embedder) -> tuple[Store, Corpus]:
     folder = Path(tempfile.mkdtemp(prefix="train-article-"))
     store = Store(open_persistent_client(folder), "article", embedder.name, embedder.dim)
     defaults = Settings()
-    Ingestor(store, embedder, Chunker(defaults.chunk_size, defaults.chunk_overlap), defaults.max_file_bytes).run([ARTICLE])
+    Ingestor(store, embedder, Chunker(defaults.chunk_size, defaults.chunk_overlap), defaults.max_file_bytes).run(
+        [ARTICLE]
+    )
     return store, Corpus.load(store)
 
 
 def article_questions(source: str, seed: int) -> tuple[list, list]:
     """The article's training questions (70%, train) and dev questions: the dev golden set plus the
     other 30% of the training file, drawn by a seeded shuffle (one document: it cannot split by document)."""
-    written = [q for path in sorted(ARTICLE_TRAIN.glob("article-train*.jsonl"))
-               for q in golden_questions(path, source, "train")]
+    written = [
+        q
+        for path in sorted(ARTICLE_TRAIN.glob("article-train*.jsonl"))
+        for q in golden_questions(path, source, "train")
+    ]
     order = sorted(written, key=lambda q: q.id)
     random.Random(seed).shuffle(order)
     cut = round(0.7 * len(order))
@@ -66,10 +71,18 @@ def article_questions(source: str, seed: int) -> tuple[list, list]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--precision", type=float, default=0.6,
-                        help="balanced dev precision the answer threshold must reach (see qa/learn/fit.py)")
-    parser.add_argument("--article-weight", type=float, default=3.0,
-                        help="weight of an article question against a COVID-QA one when fitting the evidence model")
+    parser.add_argument(
+        "--precision",
+        type=float,
+        default=0.6,
+        help="balanced dev precision the answer threshold must reach (see qa/learn/fit.py)",
+    )
+    parser.add_argument(
+        "--article-weight",
+        type=float,
+        default=3.0,
+        help="weight of an article question against a COVID-QA one when fitting the evidence model",
+    )
     parser.add_argument("--out", type=Path, default=MODELS)
     args = parser.parse_args()
     offline.prepare()
@@ -98,23 +111,34 @@ def main() -> int:
     art_all = art_train + art_dev + perturb(art_train + art_dev, lambda _: art_terms, art_words, args.seed)
 
     pool = settings.evidence_chunks
-    covid_ex = Examples(covid_store, covid_corpus, embedder, WeightedFusion(0.5), settings.top_k,
-                        settings.dense_candidates, pool)
-    art_ex = Examples(art_store, art_corpus, embedder, WeightedFusion(0.5), settings.top_k,
-                      settings.dense_candidates, pool)
-    data = recipe.Dataset([(q, covid_ex) for q in covid_all if q.split != "test"] +
-                          [(q, art_ex) for q in art_all])
+    covid_ex = Examples(
+        covid_store, covid_corpus, embedder, WeightedFusion(0.5), settings.top_k, settings.dense_candidates, pool
+    )
+    art_ex = Examples(
+        art_store, art_corpus, embedder, WeightedFusion(0.5), settings.top_k, settings.dense_candidates, pool
+    )
+    data = recipe.Dataset([(q, covid_ex) for q in covid_all if q.split != "test"] + [(q, art_ex) for q in art_all])
     fusion, fusion_report = recipe.fit_fusion(data, args.seed)
     covid_ex.fusion = art_ex.fusion = LearnedFusion(fusion)
     train, dev = recipe.run_rows(data, "train"), recipe.run_rows(data, "dev")
     evidence, evidence_report = recipe.fit_evidence(
-        train, dev, args.seed, args.precision, {"article": args.article_weight, "covid": 1.0},
-        [r for r in dev if r.question.meta.get("file") == ARTICLE_DEV.name and r.question.origin != "perturbed"])
+        train,
+        dev,
+        args.seed,
+        args.precision,
+        {"article": args.article_weight, "covid": 1.0},
+        [r for r in dev if r.question.meta.get("file") == ARTICLE_DEV.name and r.question.origin != "perturbed"],
+    )
     threshold = float(evidence.threshold or 0.5)
-    evidence_report["by_group"] = {"train": recipe.by_group(train, evidence, threshold),
-                                   "dev": recipe.by_group(dev, evidence, threshold)}
-    report = {"fusion": fusion_report, "evidence": evidence_report,
-              "questions": {s: sum(1 for q, _ in data.questions if q.split == s) for s in ("train", "dev")}}
+    evidence_report["by_group"] = {
+        "train": recipe.by_group(train, evidence, threshold),
+        "dev": recipe.by_group(dev, evidence, threshold),
+    }
+    report = {
+        "fusion": fusion_report,
+        "evidence": evidence_report,
+        "questions": {s: sum(1 for q, _ in data.questions if q.split == s) for s in ("train", "dev")},
+    }
     files = [COVID, *sorted(ARTICLE_TRAIN.glob("article-train*.jsonl")), ARTICLE_DEV, *sorted(ARTICLE.glob("*.txt"))]
     about = recipe.provenance(files, args.seed, splits, {"report": report})
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,8 +147,17 @@ def main() -> int:
     SPLITS.write_text(json.dumps(about["splits"], indent=1) + "\n")
     Path("bench/out").mkdir(parents=True, exist_ok=True)
     Path("bench/out/train-report.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({"fusion": fusion_report, "evidence_dev": evidence_report["dev"],
-                      "chosen": evidence_report["chosen"], "dev": evidence_report["by_group"]["dev"]}, indent=1))
+    print(
+        json.dumps(
+            {
+                "fusion": fusion_report,
+                "evidence_dev": evidence_report["dev"],
+                "chosen": evidence_report["chosen"],
+                "dev": evidence_report["by_group"]["dev"],
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

@@ -20,8 +20,12 @@ from qa import offline
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared/datasets/covid-qa/covid-qa-dev.json"
-QUESTIONS = ["Who bought Joyo.com?", "How old was Lei Jun when he joined Kingsoft?", "Who was Lei Jun's mentor?",
-             "What was Xiaomi's revenue in 2023?"]
+QUESTIONS = [
+    "Who bought Joyo.com?",
+    "How old was Lei Jun when he joined Kingsoft?",
+    "Who was Lei Jun's mentor?",
+    "What was Xiaomi's revenue in 2023?",
+]
 
 
 def timed_asks(service: qa.QAService, until: threading.Event | None, count: int) -> list[float]:
@@ -45,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     offline.prepare()
     folder = Path(tempfile.mkdtemp(prefix="bench-upload-"))
-    papers = [p["paragraphs"][0]["context"] for p in json.loads(DATA.read_text())["data"][:args.papers]]
+    papers = [p["paragraphs"][0]["context"] for p in json.loads(DATA.read_text())["data"][: args.papers]]
     files = [(f"paper{n}.txt", text.encode()) for n, text in enumerate(papers)]
     service = qa.load(index_dir=folder / "index", upload_dir=folder / "uploads")
     service.ingest()
@@ -65,8 +69,10 @@ def main() -> None:
     during = timed_asks(service, done, 0)
     uploader.join()
     added, seconds = report
-    print(f"upload: {len(added.added)} papers, {added.sentences} sentences in {seconds:.1f} s "
-          f"({added.sentences / seconds:.0f} sentences/s)")
+    print(
+        f"upload: {len(added.added)} papers, {added.sentences} sentences in {seconds:.1f} s "
+        f"({added.sentences / seconds:.0f} sentences/s)"
+    )
     print("| asks | while | p50 ms | p95 ms | p50 vs alone |")
     print("|---|---|---|---|---|")
     base = statistics.median(alone)

@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=20)
     args = parser.parse_args()
     questions = [c.question for c in load_cases(ROOT / "tests/golden/article.jsonl") if not c.history]
-    questions = questions[:args.questions]
+    questions = questions[: args.questions]
     folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
     server, url = start_server(folder)
     try:
@@ -70,8 +70,11 @@ def main() -> None:
             latencies, wall = load(url, users, questions)
             p50 = statistics.median(latencies)
             single = single or p50
-            print(f"| {users} | {len(latencies)} | {p50:.0f} | {percentile(latencies, 0.95):.0f} | "
-                  f"{len(latencies) / wall:.1f} | {p50 / single:.2f}x | {p50 / in_process:.1f}x |", flush=True)
+            print(
+                f"| {users} | {len(latencies)} | {p50:.0f} | {percentile(latencies, 0.95):.0f} | "
+                f"{len(latencies) / wall:.1f} | {p50 / single:.2f}x | {p50 / in_process:.1f}x |",
+                flush=True,
+            )
     finally:
         stop_server(server)
 

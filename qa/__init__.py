@@ -1,9 +1,9 @@
 """docqa: ask questions of your documents; every claim in the answer cites its exact passage.
 
-    import qa
-    service = qa.load()
-    reply = service.ask("Who bought Joyo.com?")
-    reply.answer, reply.citations, reply.supported
+import qa
+service = qa.load()
+reply = service.ask("Who bought Joyo.com?")
+reply.answer, reply.citations, reply.supported
 """
 
 from qa.errors import (
@@ -27,6 +27,19 @@ def load(**overrides: object) -> QAService:
 
 
 __all__ = [
-    "REFUSAL", "Citation", "ConfigError", "Delta", "DocumentError", "IndexUnavailable", "InvalidQuestion",
-    "ModelUnavailable", "QAError", "QAService", "Reply", "Settings", "SourcePassage", "load", "load_settings",
+    "REFUSAL",
+    "Citation",
+    "ConfigError",
+    "Delta",
+    "DocumentError",
+    "IndexUnavailable",
+    "InvalidQuestion",
+    "ModelUnavailable",
+    "QAError",
+    "QAService",
+    "Reply",
+    "Settings",
+    "SourcePassage",
+    "load",
+    "load_settings",
 ]

@@ -45,5 +45,7 @@ class EmbedderUnavailable(ModelUnavailable):
     """An embedding server (QA_EMBED_URL) cannot embed: unreachable, too slow, refusing the key, failing,
     or garbling its reply. A ModelUnavailable, so front ends treat it like a failing model server (503)."""
 
-    hint = ("Check QA_EMBED_URL (OpenAI-compatible bases ending in /v1), QA_EMBED_MODEL and QA_EMBED_API_KEY, "
-            "or unset QA_EMBED_URL to embed locally.")
+    hint = (
+        "Check QA_EMBED_URL (OpenAI-compatible bases ending in /v1), QA_EMBED_MODEL and QA_EMBED_API_KEY, "
+        "or unset QA_EMBED_URL to embed locally."
+    )

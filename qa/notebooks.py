@@ -31,8 +31,12 @@ class NotebookNotFound(QAError):
 class Notebooks:
     """Create, list, rename and delete notebooks; the services that answer from each."""
 
-    def __init__(self, services: Mapping[str, QAService], default_name: str = "Bundled documents",
-                 default_read_only: bool = False):
+    def __init__(
+        self,
+        services: Mapping[str, QAService],
+        default_name: str = "Bundled documents",
+        default_read_only: bool = False,
+    ):
         """`services` answer from the configured collection, one per answer model (the configured one first);
         `default_read_only` keeps users from changing the shared notebook (set when logins are on)."""
         self._models = dict(services)
@@ -83,16 +87,18 @@ class Notebooks:
             if book.id not in self._open:
                 collection = f"{self._main.settings.collection}-{book.id}"
                 folder = self._main.settings.upload_dir / book.id
-                self._open[book.id] = {name: service.sibling(collection, folder)
-                                       for name, service in self._models.items()}
+                self._open[book.id] = {
+                    name: service.sibling(collection, folder) for name, service in self._models.items()
+                }
             return self._open[book.id]
 
     def writable(self, book_id: str, user: str | None = None) -> QAService:
         """The service to add documents to or remove them from; the shared notebook may be read-only."""
         book = self.get(book_id, user)
         if book.id == DEFAULT_ID and self._default_read_only:
-            raise InvalidQuestion("The shared notebook cannot be changed.",
-                                  hint="Create a notebook of your own and upload there.")
+            raise InvalidQuestion(
+                "The shared notebook cannot be changed.", hint="Create a notebook of your own and upload there."
+            )
         return next(iter(self.services(book.id, user).values()))
 
     def _own(self, book_id: str, user: str | None) -> Notebook:

@@ -23,8 +23,14 @@ class Citation:
 
     def to_dict(self) -> dict:
         """The stable JSON shape of a citation."""
-        return {"number": self.number, "text": self.text, "source": self.source,
-                "start": self.start, "end": self.end, "score": round(self.score, 4)}
+        return {
+            "number": self.number,
+            "text": self.text,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,7 @@ class Reply:
     def to_dict(self) -> dict:
         """The stable JSON shape: `{"answer", "supported", "citations": [...]}`, plus `explain` when
         the question was asked with `explain=True`."""
-        data = {"answer": self.answer, "supported": self.supported,
-                "citations": [c.to_dict() for c in self.citations]}
+        data = {"answer": self.answer, "supported": self.supported, "citations": [c.to_dict() for c in self.citations]}
         if self.explanation is not None:
             data["explain"] = self.explanation.to_dict()
         return data

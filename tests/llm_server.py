@@ -58,8 +58,9 @@ def start_server(log_path: Path, threads: int = 1) -> tuple[subprocess.Popen, st
     generation drops from ~30 to ~1 token/s (measured); one thread keeps a steady pace.
     """
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.llm_server", str(threads)], cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=log)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.llm_server", str(threads)], cwd=ROOT, stdout=subprocess.PIPE, stderr=log
+        )
     deadline = time.monotonic() + START_DEADLINE
     try:
         url = _first_line(proc, deadline)

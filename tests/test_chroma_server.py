@@ -20,8 +20,9 @@ def docs(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "article.txt").write_bytes(SEED.read_bytes())
-    (folder / "notes.md").write_text("# Notes\n\nThe meeting room is on the fourth floor. It seats twelve people.\n",
-                                     encoding="utf-8")
+    (folder / "notes.md").write_text(
+        "# Notes\n\nThe meeting room is on the fourth floor. It seats twelve people.\n", encoding="utf-8"
+    )
     return folder
 
 
@@ -87,8 +88,13 @@ def test_server_restart_mid_session_costs_one_error_per_request(docs, tmp_path):
 
         proc.kill()
         proc.wait(timeout=10)
-        for request in (lambda: svc.ask("Who bought Joyo.com?"), lambda: svc.ask("Which floor is the meeting room on?"),
-                        svc.documents, lambda: svc.ask("Who bought Joyo.com?"), lambda: cold.ask("Who bought Joyo.com?")):
+        for request in (
+            lambda: svc.ask("Who bought Joyo.com?"),
+            lambda: svc.ask("Which floor is the meeting room on?"),
+            svc.documents,
+            lambda: svc.ask("Who bought Joyo.com?"),
+            lambda: cold.ask("Who bought Joyo.com?"),
+        ):
             started = time.monotonic()
             with pytest.raises(qa.IndexUnavailable) as caught:
                 request()

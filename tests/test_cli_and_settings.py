@@ -65,8 +65,21 @@ def test_rebuild_sets_a_corrupt_index_aside(tmp_path, capsys):
 
 
 def test_console_script_runs_in_a_real_process(service):
-    done = subprocess.run([sys.executable, "-m", "qa.apps.cli", "--index-dir", str(service.settings.index_dir),
-                           "ask", "--json", "Who bought Joyo.com?"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qa.apps.cli",
+            "--index-dir",
+            str(service.settings.index_dir),
+            "ask",
+            "--json",
+            "Who bought Joyo.com?",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "Amazon" in json.loads(done.stdout)["answer"]
 

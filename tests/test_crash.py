@@ -22,16 +22,22 @@ def many(tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
     for k in range(FILES):
-        lines = [f"Station {k} log entry {j}: the {COLOURS[(k + j) % 10]} gauge read {k * 1000 + j} units."
-                 for j in range(SENTENCES)]
+        lines = [
+            f"Station {k} log entry {j}: the {COLOURS[(k + j) % 10]} gauge read {k * 1000 + j} units."
+            for j in range(SENTENCES)
+        ]
         (folder / f"station-{k:02d}.txt").write_text(" ".join(lines) + "\n", encoding="utf-8")
     return folder
 
 
 def _ingest_until_killed(index, folder, committed_before_kill: int) -> None:
     """Run `qa -v ingest` and SIGKILL it once it has committed some documents, not all."""
-    proc = subprocess.Popen([sys.executable, "-m", "qa.apps.cli", "-v", "--index-dir", str(index), "ingest", str(folder)],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.apps.cli", "-v", "--index-dir", str(index), "ingest", str(folder)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     seen = 0
     try:
@@ -70,7 +76,11 @@ def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many):
     assert len(report.added) == FILES - len(committed) and not report.errors
     records = svc.documents()
     assert len(records) == FILES
-    assert _raw_counts(svc) == {"chunks": sum(d.chunks for d in records),
-                                "sentences": sum(d.sentences for d in records)}
-    assert f"{(FILES - 1) * 1000 + 5} units" in svc.ask(
-        f"What did the gauge read at station {FILES - 1} log entry 5?").answer
+    assert _raw_counts(svc) == {
+        "chunks": sum(d.chunks for d in records),
+        "sentences": sum(d.sentences for d in records),
+    }
+    assert (
+        f"{(FILES - 1) * 1000 + 5} units"
+        in svc.ask(f"What did the gauge read at station {FILES - 1} log entry 5?").answer
+    )

@@ -31,14 +31,23 @@ def _docx(path, heading, paragraphs):
 def mixed(tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
-    _pdf(folder / "lighthouse.pdf", ["The lighthouse keeper is named Oskar Lind. He has kept the light since 1987.",
-                                     "The lamp of the lighthouse burns paraffin."])
-    _docx(folder / "ferry.docx", "Harbour notes", ["The ferry leaves the harbour at 7:15 every morning.",
-                                                   "It carries forty cars."])
+    _pdf(
+        folder / "lighthouse.pdf",
+        [
+            "The lighthouse keeper is named Oskar Lind. He has kept the light since 1987.",
+            "The lamp of the lighthouse burns paraffin.",
+        ],
+    )
+    _docx(
+        folder / "ferry.docx",
+        "Harbour notes",
+        ["The ferry leaves the harbour at 7:15 every morning.", "It carries forty cars."],
+    )
     (folder / "bakery.html").write_text(
         "<html><head><title>Bakery</title><style>p {color: red}</style></head><body><h1>Bakery</h1>"
         "<p>The bakery on Mill Street is run by <b>Greta Holm</b>.</p><script>var x = 1;</script></body></html>",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (folder / "notes.txt").write_text("The village well was dug in 1820.\n", encoding="utf-8")
     return folder
 
@@ -50,13 +59,15 @@ def test_extraction_keeps_visible_text_only(mixed):
     assert extract_text(mixed / "ferry.docx").startswith("Harbour notes\n\nThe ferry leaves")
 
 
-@pytest.mark.parametrize("question, expected, source", [
-    ("Who is the lighthouse keeper?", "Oskar Lind", "lighthouse.pdf"),
-    ("How many cars does the ferry carry?", "forty cars", "ferry.docx"),
-    ("Who runs the bakery on Mill Street?", "Greta Holm", "bakery.html"),
-])
-def test_rich_documents_are_cited_by_offsets_into_their_extracted_text(make_service, mixed, question,
-                                                                       expected, source):
+@pytest.mark.parametrize(
+    "question, expected, source",
+    [
+        ("Who is the lighthouse keeper?", "Oskar Lind", "lighthouse.pdf"),
+        ("How many cars does the ferry carry?", "forty cars", "ferry.docx"),
+        ("Who runs the bakery on Mill Street?", "Greta Holm", "bakery.html"),
+    ],
+)
+def test_rich_documents_are_cited_by_offsets_into_their_extracted_text(make_service, mixed, question, expected, source):
     svc = make_service(mixed)
     report = svc.ingest()
     assert len(report.added) == 4 and not report.errors
@@ -126,11 +137,26 @@ def test_golden_eval_of_rich_documents_checks_offsets_in_their_extracted_text(ma
     from qa.eval.golden import evaluate, load_cases
 
     golden = tmp_path / "rich.jsonl"
-    golden.write_text("".join(json.dumps(c) + "\n" for c in [
-        {"id": "pdf", "question": "Who is the lighthouse keeper?", "answers": ["Oskar Lind"],
-         "evidence": "The lighthouse keeper is named Oskar Lind"},
-        {"id": "html", "question": "Who runs the bakery on Mill Street?", "answers": ["Greta Holm"],
-         "evidence": "run by Greta Holm"}]), encoding="utf-8")
+    golden.write_text(
+        "".join(
+            json.dumps(c) + "\n"
+            for c in [
+                {
+                    "id": "pdf",
+                    "question": "Who is the lighthouse keeper?",
+                    "answers": ["Oskar Lind"],
+                    "evidence": "The lighthouse keeper is named Oskar Lind",
+                },
+                {
+                    "id": "html",
+                    "question": "Who runs the bakery on Mill Street?",
+                    "answers": ["Greta Holm"],
+                    "evidence": "run by Greta Holm",
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
     svc = make_service(mixed)
     svc.ingest()
     report = evaluate(svc, load_cases(golden))

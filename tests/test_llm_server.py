@@ -36,8 +36,15 @@ pytestmark = pytest.mark.slow
 
 def llm_service(service, url: str, **settings):
     """The shared test index, answered by the LLM at `url` (small answers keep the tests fast)."""
-    options = {"llm": "openai-compatible", "llm_base_url": url, "llm_model": "smollm2", "llm_max_tokens": 48,
-               "llm_timeout": 60.0, "llm_max_retries": 0, "llm_api_key": SecretStr(KEY)} | settings
+    options = {
+        "llm": "openai-compatible",
+        "llm_base_url": url,
+        "llm_model": "smollm2",
+        "llm_max_tokens": 48,
+        "llm_timeout": 60.0,
+        "llm_max_retries": 0,
+        "llm_api_key": SecretStr(KEY),
+    } | settings
     tuned = service.settings.model_copy(update=options)
     return service.with_model(*build_model(tuned, service.embedder))
 
@@ -69,8 +76,10 @@ def test_golden_cases_with_the_small_model_keep_every_citation_rule(service, llm
 
 def test_follow_up_is_condensed_by_the_llm(llm_url):
     client = ChatClient(llm_url, SecretStr(KEY), "smollm2", max_retries=0)
-    history = [{"role": "user", "content": "When did Lei Jun found Joyo.com?"},
-               {"role": "assistant", "content": "In 2000 [1]."}]
+    history = [
+        {"role": "user", "content": "When did Lei Jun found Joyo.com?"},
+        {"role": "assistant", "content": "In 2000 [1]."},
+    ]
     written: list[str] = []
 
     def complete(messages):
@@ -129,8 +138,10 @@ class Playback(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            event = b'data: {"id":"1","object":"chat.completion.chunk","created":1,"model":"m","choices":' \
-                    b'[{"index":0,"delta":{"content":"Joyo.com was"},"finish_reason":null}]}\n\n'
+            event = (
+                b'data: {"id":"1","object":"chat.completion.chunk","created":1,"model":"m","choices":'
+                b'[{"index":0,"delta":{"content":"Joyo.com was"},"finish_reason":null}]}\n\n'
+            )
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event) + b"400\r\npartial")
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -157,12 +168,20 @@ def playback():
     server.server_close()
 
 
-@pytest.mark.parametrize("path, message", [
-    ("/status/401", "rejected the API key"), ("/status/403", "rejected the API key"),
-    ("/status/404", "does not know model"), ("/status/429", "rate-limiting"), ("/status/500", "failed .HTTP 500"),
-    ("/status/503", "failed .HTTP 503"), ("/slow", "did not answer within 0.5 s"),
-    ("/malformed", "malformed"), ("/dropped", "stopped in the middle"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/status/401", "rejected the API key"),
+        ("/status/403", "rejected the API key"),
+        ("/status/404", "does not know model"),
+        ("/status/429", "rate-limiting"),
+        ("/status/500", "failed .HTTP 500"),
+        ("/status/503", "failed .HTTP 503"),
+        ("/slow", "did not answer within 0.5 s"),
+        ("/malformed", "malformed"),
+        ("/dropped", "stopped in the middle"),
+    ],
+)
 def test_server_failures_are_clear_and_never_show_the_key(service, playback, caplog, path, message):
     llm = llm_service(service, f"{playback}{path}/v1", llm_fallback=False, llm_timeout=0.5)
     with caplog.at_level(logging.DEBUG), pytest.raises(ModelUnavailable, match=message) as failed:
@@ -191,8 +210,7 @@ def test_qa_eval_with_the_llm_reports_what_the_verifier_did(service, llm_url, tm
     golden.write_text("\n".join(cases) + "\n", encoding="utf-8")
     for name, value in {"QA_LLM_BASE_URL": llm_url, "QA_LLM_MODEL": "smollm2", "QA_LLM_MAX_TOKENS": "48"}.items():
         monkeypatch.setenv(name, value)
-    code = main(["--index-dir", str(tmp_path / "index"), "eval", str(golden), "--json",
-                 "--model", "openai-compatible"])
+    code = main(["--index-dir", str(tmp_path / "index"), "eval", str(golden), "--json", "--model", "openai-compatible"])
     report = json.loads(capsys.readouterr().out)
     assert code in (0, 1) and report["metrics"]["cases"] == 2
     verifier = report["verifier"]

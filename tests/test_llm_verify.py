@@ -43,7 +43,7 @@ class Recorded:
         for n, at in enumerate(range(0, len(text), self._chunk)):
             if self._fail_after is not None and n >= self._fail_after:
                 raise ModelUnavailable("The model server at recorded stopped in the middle of the answer.")
-            yield text[at:at + self._chunk]
+            yield text[at : at + self._chunk]
 
     def complete(self, messages, max_tokens=64) -> str:
         return "".join(self.stream(messages, max_tokens))
@@ -99,8 +99,10 @@ def test_wrong_and_out_of_range_citations_are_dropped_and_repaired(service, ask)
 
 
 def test_uncited_sentences_get_post_hoc_citations_numbered_by_first_use(service, ask):
-    script = lambda p: ("In 2000, Lei Jun founded Joyo.com with Chen Nian. Joyo.com was sold to Amazon. "
-                        "Lei Jun founded Joyo.com in 2000, with Chen Nian as partner.")
+    script = lambda p: (
+        "In 2000, Lei Jun founded Joyo.com with Chen Nian. Joyo.com was sold to Amazon. "
+        "Lei Jun founded Joyo.com in 2000, with Chen Nian as partner."
+    )
     events, stats, _ = ask(script)
     reply = events[-1]
     assert reply.answer.count("[1]") == 2 and reply.answer.count("[2]") == 1
@@ -111,9 +113,11 @@ def test_uncited_sentences_get_post_hoc_citations_numbered_by_first_use(service,
 
 
 def test_unsupported_sentences_are_left_out(service, ask):
-    script = lambda p: (f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}]. "
-                        f"The deal was worth 900 billion dollars in 2031 [{passage_with(p, JOYO)}]. "
-                        "Penguins prefer cold weather and eat fish.")
+    script = lambda p: (
+        f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}]. "
+        f"The deal was worth 900 billion dollars in 2031 [{passage_with(p, JOYO)}]. "
+        "Penguins prefer cold weather and eat fish."
+    )
     events, stats, _ = ask(script)
     reply = events[-1]
     assert reply.answer == "Joyo.com was sold to Amazon [1]."
@@ -122,9 +126,11 @@ def test_unsupported_sentences_are_left_out(service, ask):
 
 
 def test_lead_ins_and_echoed_questions_are_left_out(ask):
-    script = lambda p: (f"Joyo.com only lasted four years before being sold to Amazon, says: [{passage_with(p, JOYO)}]\n"
-                        "Who bought Joyo.com after it lasted only four years?\n"
-                        f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}].")
+    script = lambda p: (
+        f"Joyo.com only lasted four years before being sold to Amazon, says: [{passage_with(p, JOYO)}]\n"
+        "Who bought Joyo.com after it lasted only four years?\n"
+        f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}]."
+    )
     events, stats, _ = ask(script)
     assert events[-1].answer == "Joyo.com was sold to Amazon [1]."
     assert stats.unsupported_sentences == 2
@@ -188,11 +194,22 @@ def test_cli_model_option_reports_an_unreachable_server_without_the_key(service,
     port = closed.getsockname()[1]
     closed.close()
     key = "sk-cli-secret-0042"
-    for name, value in {"QA_LLM_BASE_URL": f"http://user:pw@127.0.0.1:{port}/v1", "QA_LLM_MODEL": "m",
-                        "QA_LLM_API_KEY": key, "QA_LLM_FALLBACK": "false", "QA_LLM_MAX_RETRIES": "0"}.items():
+    for name, value in {
+        "QA_LLM_BASE_URL": f"http://user:pw@127.0.0.1:{port}/v1",
+        "QA_LLM_MODEL": "m",
+        "QA_LLM_API_KEY": key,
+        "QA_LLM_FALLBACK": "false",
+        "QA_LLM_MAX_RETRIES": "0",
+    }.items():
         monkeypatch.setenv(name, value)
-    args = ["--index-dir", str(service.settings.index_dir), "ask", "--model", "openai-compatible",
-            "Who bought Joyo.com?"]
+    args = [
+        "--index-dir",
+        str(service.settings.index_dir),
+        "ask",
+        "--model",
+        "openai-compatible",
+        "Who bought Joyo.com?",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"The model server at http://127.0.0.1:{port}/v1 cannot be reached" in err
@@ -253,8 +270,9 @@ def test_last_stats_belong_to_the_thread_that_asked(service):
 
     from qa.answering.llm.verify import VerifyStats
 
-    model = OpenAICompatibleModel(Recorded(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}]."),
-                                  service.embedder)
+    model = OpenAICompatibleModel(
+        Recorded(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}]."), service.embedder
+    )
     list(service.with_model(model).stream("Who bought Joyo.com?"))
     assert model.last_stats.kept == 1
     seen = []

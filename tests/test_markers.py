@@ -24,12 +24,15 @@ def test_plain_marker():
     assert parse("Amazon bought it [1].") == [Text("Amazon bought it "), Marker((1,)), Text(".")]
 
 
-@pytest.mark.parametrize("text", [
-    "Sold to Amazon [2] in 2004 [1, 3].",
-    "Joyo [12][3] was sold.",
-    "Lei Jun [Passage 4] founded Xiaomi [sources 1; 2].",
-    "Text with [1-3] a range.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sold to Amazon [2] in 2004 [1, 3].",
+        "Joyo [12][3] was sold.",
+        "Lei Jun [Passage 4] founded Xiaomi [sources 1; 2].",
+        "Text with [1-3] a range.",
+    ],
+)
 def test_marker_split_at_every_position_gives_the_same_events(text):
     whole = feed_all([text])
     for cut in range(1, len(text)):
@@ -85,7 +88,9 @@ def test_sentences_keep_markers_written_after_the_full_stop():
     for chunks in ([text], list(text)):
         claims = claims_of(chunks)
         assert [(c.text, c.numbers) for c in claims] == [
-            ("Joyo.com was sold to Amazon.", [2]), ("He then founded Xiaomi in 2010.", [1, 3])]
+            ("Joyo.com was sold to Amazon.", [2]),
+            ("He then founded Xiaomi in 2010.", [1, 3]),
+        ]
 
 
 def test_sentence_is_released_only_when_the_next_one_starts():
@@ -98,10 +103,14 @@ def test_sentence_is_released_only_when_the_next_one_starts():
 def test_list_items_and_short_fragments():
     claims = claims_of(["1. Lei Jun founded Xiaomi in 2010.\n2. Joyo.com was sold to Amazon [2].\nOk."])
     assert [(c.text, c.numbers, c.newline) for c in claims] == [
-        ("Lei Jun founded Xiaomi in 2010.", [], False), ("Joyo.com was sold to Amazon.", [2], True),
-        ("Ok.", [], True)]
+        ("Lei Jun founded Xiaomi in 2010.", [], False),
+        ("Joyo.com was sold to Amazon.", [2], True),
+        ("Ok.", [], True),
+    ]
     assert [c.text for c in claims_of(["Mr. Lei founded it. Then more came."])] == [
-        "Mr. Lei founded it.", "Then more came."]
+        "Mr. Lei founded it.",
+        "Then more came.",
+    ]
 
 
 def test_clean_and_with_markers():

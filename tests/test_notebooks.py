@@ -22,8 +22,9 @@ def test_notebooks_keep_documents_apart_and_survive_a_new_process(make_service, 
     assert books.services(office.id)["extractive"].ask("Which floor is the meeting room on?").supported
     assert not main.ask("Which floor is the meeting room on?").supported
 
-    again = Notebooks({"extractive": qa.load(index_dir=tmp_path / "index", documents=[docs],
-                                             upload_dir=tmp_path / "uploads")})
+    again = Notebooks(
+        {"extractive": qa.load(index_dir=tmp_path / "index", documents=[docs], upload_dir=tmp_path / "uploads")}
+    )
     assert [(b.id, b.name) for b in again.list()][1:] == [(office.id, "Office notes")]
     assert again.rename(office.id, "Office").name == "Office"
     assert [d.source for d in again.services(office.id)["extractive"].documents()] == report.added
@@ -38,8 +39,11 @@ def test_owners_see_only_their_own_and_the_shared_one_can_be_read_only(service):
     books = Notebooks({"extractive": service}, default_read_only=True)
     ann = books.create("Ann's", user="ann")
     assert [b.id for b in books.list("bob")] == [DEFAULT_ID]
-    for action in (lambda: books.services(ann.id, "bob"), lambda: books.delete(ann.id, "bob"),
-                   lambda: books.rename(ann.id, "mine", "bob")):
+    for action in (
+        lambda: books.services(ann.id, "bob"),
+        lambda: books.delete(ann.id, "bob"),
+        lambda: books.rename(ann.id, "mine", "bob"),
+    ):
         with pytest.raises(NotebookNotFound):
             action()
     with pytest.raises(qa.InvalidQuestion, match="shared notebook cannot be changed"):

@@ -28,7 +28,8 @@ def test_importing_qa_leaves_the_hosts_environment_and_loggers_alone():
         "levels = lambda: [logging.getLogger(n).level for n in ('bm25s', 'pypdf', 'root')]; "
         "env, before = dict(os.environ), levels(); import qa; "
         "from qa.index.chunking import cl100k; cl100k(); "
-        "print(dict(os.environ) == env, levels() == before)")
+        "print(dict(os.environ) == env, levels() == before)"
+    )
     assert out.split() == ["True", "True"]
 
 
@@ -36,7 +37,8 @@ def test_programs_turn_telemetry_and_hub_off():
     out = _in_fresh_python(
         "import os; from qa import offline; offline.prepare(); "
         "print(os.environ['ANONYMIZED_TELEMETRY'], os.environ['GRADIO_ANALYTICS_ENABLED'], "
-        "os.environ['HF_HUB_OFFLINE'], os.environ['TIKTOKEN_CACHE_DIR'].endswith('_static/tiktoken_cache'))")
+        "os.environ['HF_HUB_OFFLINE'], os.environ['TIKTOKEN_CACHE_DIR'].endswith('_static/tiktoken_cache'))"
+    )
     assert out.split() == ["False", "False", "1", "True"]
 
 

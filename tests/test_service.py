@@ -27,8 +27,10 @@ def test_unanswerable_question_is_refused(service):
 
 
 def test_follow_up_uses_the_conversation(service):
-    history = [{"role": "user", "content": "Who founded Joyo.com?"},
-               {"role": "assistant", "content": "Lei Jun founded Joyo.com in 2000 [1]."}]
+    history = [
+        {"role": "user", "content": "Who founded Joyo.com?"},
+        {"role": "assistant", "content": "Lei Jun founded Joyo.com in 2000 [1]."},
+    ]
     reply = service.ask("And who ended up buying it?", history=history)
     assert reply.supported and "Amazon" in reply.answer
     assert "Joyo.com" in reply.search_query
@@ -75,8 +77,17 @@ def test_control_characters_are_removed_not_fatal(service):
     assert reply.question == "Who bought Joyo.com?" and "Amazon" in reply.answer
 
 
-@pytest.mark.parametrize("question", ["Qui a acheté Joyo.com ?", "¿Quién compró Joyo.com?", "🙂🙂🙂", "ジョーヨーを買ったのは誰？",
-                                      "'; DROP TABLE documents; --", "<script>alert(1)</script>"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Qui a acheté Joyo.com ?",
+        "¿Quién compró Joyo.com?",
+        "🙂🙂🙂",
+        "ジョーヨーを買ったのは誰？",
+        "'; DROP TABLE documents; --",
+        "<script>alert(1)</script>",
+    ],
+)
 def test_odd_questions_do_not_crash(service, question):
     reply = service.ask(question)
     assert isinstance(reply.answer, str) and reply.answer

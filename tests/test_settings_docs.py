@@ -18,4 +18,3 @@ def _documented() -> set[str]:
 def test_every_setting_is_in_the_readme():
     missing = set(Settings.model_fields) - {"config"} - _documented()
     assert not missing, f"add these settings to the README's configuration tables: {sorted(missing)}"
-

@@ -48,7 +48,7 @@ def test_contexts_are_files_whose_offsets_match_the_gold_spans(evaluated):
         for qa in paragraph["qas"]:
             for answer in qa["answers"]:
                 start = answer["answer_start"]
-                assert text[start:start + len(answer["text"])] == answer["text"]
+                assert text[start : start + len(answer["text"])] == answer["text"]
 
 
 def test_squad_eval_leaves_the_users_collection_alone(evaluated, capsys):
@@ -75,7 +75,8 @@ def test_unreadable_squad_file_is_one_error(tmp_path, capsys):
 
 def test_squad_eval_honours_the_model_option(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("QA_LLM_MODEL", raising=False)
-    code = main(["--index-dir", str(tmp_path / "index"), "eval", "tests/golden/squad-mini.json",
-                 "--model", "openai-compatible"])
+    code = main(
+        ["--index-dir", str(tmp_path / "index"), "eval", "tests/golden/squad-mini.json", "--model", "openai-compatible"]
+    )
     assert code == 2
     assert "QA_LLM_MODEL is required with QA_LLM=openai-compatible" in capsys.readouterr().err

@@ -15,12 +15,12 @@ def test_sentence_spans_are_exact_and_ordered():
     spans = sentence_spans(text)
     assert len(spans) > 60
     assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
-    assert any(text[s.start:s.end].startswith("On February 4, Xiaomi Group's share price") for s in spans)
+    assert any(text[s.start : s.end].startswith("On February 4, Xiaomi Group's share price") for s in spans)
 
 
 def test_abbreviation_fragments_are_merged():
     text = 'Many said, "Congratulations, Mr. Lei." Lei Jun also came forward to send red envelopes.'
-    pieces = [text[s.start:s.end] for s in sentence_spans(text)]
+    pieces = [text[s.start : s.end] for s in sentence_spans(text)]
     assert pieces[0] == 'Many said, "Congratulations, Mr. Lei."'
 
 
@@ -30,9 +30,9 @@ def test_chunks_and_sentences_quote_the_document_exactly():
     chunks = chunker.chunks(doc)
     assert len(chunks) > 5
     for c in chunks:
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
     for s in chunker.sentences(doc):
-        assert doc.text[s.start:s.end] == s.text
+        assert doc.text[s.start : s.end] == s.text
         assert doc.text[: s.start].count("\n") == s.paragraph
 
 

@@ -81,7 +81,8 @@ def test_notebook_with_uploaded_documents_survives_a_restart(browser, tmp_path_f
     _choose(page, "#qa-doc", "tower.docx")
     page.click("#qa-doc-show")
     expect(page.locator("#qa-doc-text textarea")).to_have_value(
-        "Tower history. The observatory telescope was built in 1911 by the Halden brothers.")
+        "Tower history. The observatory telescope was built in 1911 by the Halden brothers."
+    )
     page.click("#qa-doc-remove")
     page.click("#qa-doc-remove-confirm")
     expect(checks).to_have_count(1)

@@ -86,8 +86,11 @@ def test_error_message_is_escaped_and_short():
 def test_logins_from_setting_and_file(tmp_path):
     users = tmp_path / "users"
     users.write_text("# team\nann:s3cret:with:colons\n\nbob:pw\n")
-    assert logins(Settings(auth="root:pw", auth_file=users)) == [("root", "pw"), ("ann", "s3cret:with:colons"),
-                                                                ("bob", "pw")]
+    assert logins(Settings(auth="root:pw", auth_file=users)) == [
+        ("root", "pw"),
+        ("ann", "s3cret:with:colons"),
+        ("bob", "pw"),
+    ]
     assert logins(Settings()) is None
     with pytest.raises(ConfigError, match="user:password"):
         logins(Settings(auth="no-colon"))

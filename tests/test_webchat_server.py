@@ -21,10 +21,13 @@ def client(chat_server) -> Client:
     return Client(chat_server, verbose=False)
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("Who bought Joyo.com?", "Amazon"),
-    ("How old was Lei Jun when he joined Kingsoft?", "23-year-old"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Who bought Joyo.com?", "Amazon"),
+        ("How old was Lei Jun when he joined Kingsoft?", "23-year-old"),
+    ],
+)
 def test_ask_answers_with_exact_citations(client, question, expected):
     reply = client.predict(question, [], api_name="/ask")
     assert set(reply) == {"answer", "supported", "citations"}
@@ -36,8 +39,10 @@ def test_ask_answers_with_exact_citations(client, question, expected):
 
 
 def test_follow_up_uses_the_history(client):
-    history = [{"role": "user", "content": "Who was Lei Jun's partner at Joyo.com?"},
-               {"role": "assistant", "content": "Chen Nian was Lei Jun's entrepreneurial partner at Joyo.com [1]."}]
+    history = [
+        {"role": "user", "content": "Who was Lei Jun's partner at Joyo.com?"},
+        {"role": "assistant", "content": "Chen Nian was Lei Jun's entrepreneurial partner at Joyo.com [1]."},
+    ]
     reply = client.predict("What company did he later found?", history, api_name="/ask")
     assert reply["supported"] is True
     assert "VANCL" in reply["answer"]
@@ -67,8 +72,12 @@ def test_top_k_is_checked(client):
 
 
 def test_twenty_simultaneous_callers_all_get_the_right_answer(chat_server):
-    questions = [("Who bought Joyo.com?", "Amazon"), ("How old was Lei Jun when he joined Kingsoft?", "23-year-old"),
-                 ("Who was Lei Jun's mentor?", "Qiu Bojun"), ("What was Xiaomi's revenue in 2023?", None)] * 5
+    questions = [
+        ("Who bought Joyo.com?", "Amazon"),
+        ("How old was Lei Jun when he joined Kingsoft?", "23-year-old"),
+        ("Who was Lei Jun's mentor?", "Qiu Bojun"),
+        ("What was Xiaomi's revenue in 2023?", None),
+    ] * 5
 
     def call(item):
         question, expected = item
@@ -107,8 +116,12 @@ def test_login_is_required_when_configured(login_chat_server):
         Client(login_chat_server, verbose=False)
     with pytest.raises(ValueError, match="Could not login"):
         Client(login_chat_server, auth=("ann", "wrong"), verbose=False)
-    assert httpx.post(login_chat_server + "gradio_api/call/ask", json={"data": ["Who bought Joyo.com?", []]},
-                      timeout=10).status_code == 401
+    assert (
+        httpx.post(
+            login_chat_server + "gradio_api/call/ask", json={"data": ["Who bought Joyo.com?", []]}, timeout=10
+        ).status_code
+        == 401
+    )
     for user in [("root", "top-secret"), ("ann", "first-pass"), ("bob", "second:pass")]:
         reply = Client(login_chat_server, auth=user, verbose=False).predict("Who bought Joyo.com?", [], api_name="/ask")
         assert "Amazon" in reply["answer"]
@@ -119,8 +132,12 @@ def test_a_busy_port_is_one_clear_line_not_a_traceback(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "app.py", "--port", str(port), "--index-dir", str(tmp_path / "index")],
-                              capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            [sys.executable, "app.py", "--port", str(port), "--index-dir", str(tmp_path / "index")],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     assert done.returncode == 2
     assert f"qa: error: Cannot serve on 127.0.0.1:{port}: the port is in use" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
@@ -132,8 +149,12 @@ def test_qa_serve_checks_its_settings_first(capsys):
 
 
 def test_an_open_address_without_a_login_is_refused(tmp_path):
-    done = subprocess.run([sys.executable, "app.py", "--host", "0.0.0.0", "--index-dir", str(tmp_path / "index")],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "app.py", "--host", "0.0.0.0", "--index-dir", str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 2
     assert "qa: error: Serving on 0.0.0.0 would let anyone on the network in" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout

@@ -23,8 +23,9 @@ class CitationList:
         number = len(self.citations) + 1
         record = self._corpus.documents.get(head.source)
         text = self._corpus.span_text(first, last)
-        self.citations.append(Citation(number, text, head.source, head.start, tail.end, score,
-                                       record.title if record else ""))
+        self.citations.append(
+            Citation(number, text, head.source, head.start, tail.end, score, record.title if record else "")
+        )
         self._numbers[(first, last)] = number
         return number
 

@@ -35,22 +35,31 @@ class ExtractiveModel:
             part = with_markers(context.corpus.span_text(e.first, e.last).strip(), [number])
             yield Delta(part if not parts else " " + part)
             parts.append(part)
-        yield Reply(" ".join(parts), True, cites.citations, context.question,
-                    context.retrieval.query.search, looked_at(context))
+        yield Reply(
+            " ".join(parts), True, cites.citations, context.question, context.retrieval.query.search, looked_at(context)
+        )
 
     def choose(self, context: Context) -> list[Evidence]:
         """The best run, plus runners-up the model also takes to answer; [] when it is unlikely to."""
         ranking = context.ranking
         if not ranking.answerable:
             return []
-        return [e for e in ranking.evidence[:self._max_sentences] if e.probability >= ranking.threshold]
+        return [e for e in ranking.evidence[: self._max_sentences] if e.probability >= ranking.threshold]
 
 
 def looked_at(context: Context) -> list[SourcePassage]:
     """The retrieved passages, best first, for display beside the answer or the refusal."""
-    return [SourcePassage(r.passage.chunk.text, r.passage.chunk.source, r.passage.chunk.start,
-                          r.passage.chunk.end, r.score, r.passage.title)
-            for r in context.retrieval.passages]
+    return [
+        SourcePassage(
+            r.passage.chunk.text,
+            r.passage.chunk.source,
+            r.passage.chunk.start,
+            r.passage.chunk.end,
+            r.score,
+            r.passage.title,
+        )
+        for r in context.retrieval.passages
+    ]
 
 
 def refusal(context: Context) -> Reply:

@@ -25,8 +25,9 @@ EXIT_BELOW_THRESHOLD = 1
 def main(argv: list[str] | None = None) -> int:
     offline.prepare()
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return args.run(args)
     except QAError as exc:
@@ -37,8 +38,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _service(args: argparse.Namespace) -> QAService:
-    overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection,
-                                   "llm": getattr(args, "model", None)}.items() if v}
+    overrides = {
+        k: v
+        for k, v in {
+            "index_dir": args.index_dir,
+            "collection": args.collection,
+            "llm": getattr(args, "model", None),
+        }.items()
+        if v
+    }
     return qa.load(**overrides)
 
 
@@ -51,11 +59,14 @@ def _ingest(args: argparse.Namespace) -> int:
             raise
         print(f"The index at {index} cannot be read; moved it to {set_aside(index)} and rebuilding.")
         service = _service(args)
-    report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty(),
-                            follow_links=args.follow_links or None)
-    print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
-          f"removed {len(report.removed)}: {report.chunks} chunks, {report.sentences} sentences "
-          f"in {report.seconds:.1f} s")
+    report = service.ingest(
+        args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty(), follow_links=args.follow_links or None
+    )
+    print(
+        f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+        f"removed {len(report.removed)}: {report.chunks} chunks, {report.sentences} sentences "
+        f"in {report.seconds:.1f} s"
+    )
     for note in report.skipped:
         print(f"qa: warning: skipped {note}", file=sys.stderr)
     for error in report.errors:
@@ -79,7 +90,7 @@ def format_reply(reply: Reply) -> str:
     lines = [reply.answer]
     for c in reply.citations:
         quote = c.text if len(c.text) <= 160 else c.text[:157] + "..."
-        lines.append(f"  [{c.number}] {c.source}, chars {c.start}-{c.end}: \"{quote}\"")
+        lines.append(f'  [{c.number}] {c.source}, chars {c.start}-{c.end}: "{quote}"')
     return "\n".join(lines)
 
 
@@ -128,15 +139,25 @@ def _eval(args: argparse.Namespace) -> int:
     report = evaluate(service, load_cases(Path(args.file)))
     verifier = getattr(service.model, "totals", None)  # LLM backends count what their verifier did
     if args.json:
-        print(json.dumps({"metrics": report.metrics, "by_kind": report.by_kind,
-                          "failures": [o.case.id for o in report.failures()],
-                          **({"verifier": asdict(verifier)} if verifier else {})}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "metrics": report.metrics,
+                    "by_kind": report.by_kind,
+                    "failures": [o.case.id for o in report.failures()],
+                    **({"verifier": asdict(verifier)} if verifier else {}),
+                },
+                indent=2,
+            )
+        )
     else:
         print(_table(report))
         if verifier:
-            print(f"verifier: {verifier.markers} citations written, {verifier.kept} kept, {verifier.dropped} dropped, "
-                  f"{verifier.repaired} repaired, {verifier.added} added post hoc; "
-                  f"{verifier.unsupported_sentences} of {verifier.sentences} sentences left out")
+            print(
+                f"verifier: {verifier.markers} citations written, {verifier.kept} kept, {verifier.dropped} dropped, "
+                f"{verifier.repaired} repaired, {verifier.added} added post hoc; "
+                f"{verifier.unsupported_sentences} of {verifier.sentences} sentences left out"
+            )
     return 0 if report.passed() else EXIT_BELOW_THRESHOLD
 
 
@@ -148,8 +169,7 @@ def _eval_squad(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**found, "questions": squad.per_question(results)}, indent=2))
     else:
-        print("\n".join(f"{k:<22}{v:>10.3f}" if isinstance(v, float) else f"{k:<22}{v:>10}"
-                        for k, v in found.items()))
+        print("\n".join(f"{k:<22}{v:>10.3f}" if isinstance(v, float) else f"{k:<22}{v:>10}" for k, v in found.items()))
     return 0
 
 
@@ -158,8 +178,10 @@ def _table(report) -> str:
     rows = [["all"] + [report.metrics[k] for k in keys]]
     rows += [[kind] + [m[k] for k in keys] for kind, m in report.by_kind.items()]
     out = ["kind".ljust(14) + "".join(k.rjust(20) for k in keys)]
-    out += [str(r[0]).ljust(14) + "".join(f"{v:20.3f}" if isinstance(v, float) else str(v).rjust(20) for v in r[1:])
-            for r in rows]
+    out += [
+        str(r[0]).ljust(14) + "".join(f"{v:20.3f}" if isinstance(v, float) else str(v).rjust(20) for v in r[1:])
+        for r in rows
+    ]
     out.append("thresholds: " + ", ".join(f"{k} >= {v}" for k, v in THRESHOLDS.items()))
     out += [f"FAIL {o.case.id}: {o.case.question} -> {o.reply.answer[:120]}" for o in report.failures()]
     out.append("PASSED" if report.passed() else "BELOW THRESHOLDS")
@@ -177,8 +199,10 @@ def _docs(args: argparse.Namespace) -> int:
     documents = service.documents()
     for d in documents:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.ingested_at))
-        print(f"{d.source}\t{d.chunks} chunks\t{d.sentences} sentences\tsha256:{d.content_hash[:12]}\t"
-              f"{when}\t{d.title[:60]}")
+        print(
+            f"{d.source}\t{d.chunks} chunks\t{d.sentences} sentences\tsha256:{d.content_hash[:12]}\t"
+            f"{when}\t{d.title[:60]}"
+        )
     print(f"{len(documents)} documents in collection {service.settings.collection}", file=sys.stderr)
     return 0
 
@@ -189,8 +213,10 @@ def _remove(args: argparse.Namespace) -> int:
     for source in args.sources:
         print(f"{'not indexed' if source in missing else 'removed'}: {source}")
     if missing:
-        raise QAError(f"{len(missing)} of {len(args.sources)} sources were not in the index.",
-                      hint="`qa docs` lists the indexed sources.")
+        raise QAError(
+            f"{len(missing)} of {len(args.sources)} sources were not in the index.",
+            hint="`qa docs` lists the indexed sources.",
+        )
     return 0
 
 
@@ -211,18 +237,22 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index files and folders (default: seeds/)")
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--rebuild", action="store_true", help="drop the collection and index from scratch")
-    p.add_argument("--follow-links", action="store_true",
-                   help="also ingest what symbolic links inside a folder lead to outside it "
-                        "(default: skipped, with a warning)")
+    p.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="also ingest what symbolic links inside a folder lead to outside it (default: skipped, with a warning)",
+    )
     p.set_defaults(run=_ingest)
 
     p = sub.add_parser("ask", help="ask one question")
     p.add_argument("question", nargs="+")
     p.add_argument("--json", action="store_true", help="print the reply as JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50)")
-    p.add_argument("--explain", action="store_true",
-                   help="also show the best evidence runs, their features and probabilities, "
-                        "and why it answered or refused")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also show the best evidence runs, their features and probabilities, and why it answered or refused",
+    )
     _model_option(p)
     p.set_defaults(run=_ask)
 
@@ -235,8 +265,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default 7860, or QA_PORT)")
     p.set_defaults(run=_serve)
 
-    p = sub.add_parser("eval", help="run a golden JSONL file (checks thresholds) or a SQuAD .json file "
-                                    "(indexed in a collection of its own)")
+    p = sub.add_parser(
+        "eval",
+        help="run a golden JSONL file (checks thresholds) or a SQuAD .json file (indexed in a collection of its own)",
+    )
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=None, help="SQuAD: ask only the first N questions")
@@ -254,9 +286,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _model_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=["extractive", "openai-compatible"],
-                   help="answer model (default: extractive, or QA_LLM); the LLM server is set by QA_LLM_BASE_URL, "
-                        "QA_LLM_MODEL and QA_LLM_API_KEY")
+    p.add_argument(
+        "--model",
+        choices=["extractive", "openai-compatible"],
+        help="answer model (default: extractive, or QA_LLM); the LLM server is set by QA_LLM_BASE_URL, "
+        "QA_LLM_MODEL and QA_LLM_API_KEY",
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ def citation_holds(citation: Citation | dict[str, Any], document_text: TextOf) -
     """Does the cited text sit exactly at its offsets in its document's text?"""
     c = citation if isinstance(citation, dict) else citation.__dict__
     text = document_text(c["source"])
-    return text is not None and text[c["start"]:c["end"]] == c["text"]
+    return text is not None and text[c["start"] : c["end"]] == c["text"]
 
 
 def offsets_hold(citations: Iterable[Citation | dict[str, Any]], document_text: TextOf) -> bool:

@@ -72,8 +72,16 @@ def load_cases(path: Path) -> list[Case]:
             continue
         try:
             raw = json.loads(line)
-            cases.append(Case(str(raw.get("id", n)), str(raw.get("kind", "")), raw["question"],
-                              list(raw.get("history") or []), list(raw.get("answers") or []), raw.get("evidence")))
+            cases.append(
+                Case(
+                    str(raw.get("id", n)),
+                    str(raw.get("kind", "")),
+                    raw["question"],
+                    list(raw.get("history") or []),
+                    list(raw.get("answers") or []),
+                    raw.get("evidence"),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise QAError(f"{path}:{n}: not a golden case ({exc})") from None
     return cases

@@ -139,8 +139,9 @@ def metrics(results: list[Result]) -> dict[str, float]:
         "mrr": _mean(1 / r.rank if r.rank else 0.0 for r in results),
         "answer_recall": _mean(_recalled(r) for r in results),
         "f1": _mean(max(f1(answer_text(r.reply), t) for t, _ in r.question.answers) for r in results),
-        "citation_precision": _mean(c.source == r.question.source and _overlaps(c, r.question.spans)
-                                    for r, c in cited) if cited else 1.0,
+        "citation_precision": _mean(c.source == r.question.source and _overlaps(c, r.question.spans) for r, c in cited)
+        if cited
+        else 1.0,
         "answered": _mean(r.reply.supported for r in results),
         "answer_words_median": float(statistics.median(lengths)) if lengths else 0.0,
         "latency_p50_ms": statistics.median(times) if times else 0.0,
@@ -150,9 +151,16 @@ def metrics(results: list[Result]) -> dict[str, float]:
 
 def per_question(results: list[Result]) -> list[dict]:
     """One row per question for `--json`: timing, where the gold span ranked, the answer's F1."""
-    return [{"id": r.question.id, "ms": round(1000 * r.seconds, 1), "rank": r.rank,
-             "supported": r.reply.supported,
-             "f1": round(max(f1(answer_text(r.reply), t) for t, _ in r.question.answers), 3)} for r in results]
+    return [
+        {
+            "id": r.question.id,
+            "ms": round(1000 * r.seconds, 1),
+            "rank": r.rank,
+            "supported": r.reply.supported,
+            "f1": round(max(f1(answer_text(r.reply), t) for t, _ in r.question.answers), 3),
+        }
+        for r in results
+    ]
 
 
 def answer_text(reply: Reply) -> str:

@@ -80,6 +80,6 @@ class QueryBatcher:
             return
         start = 0
         for request in batch:
-            request.result = vectors[start:start + len(request.texts)]
+            request.result = vectors[start : start + len(request.texts)]
             start += len(request.texts)
             request.ready.set()

@@ -35,8 +35,10 @@ class Catalog:
 
     def all(self) -> list[Notebook]:
         got = self._call(self._col.get, include=["metadatas"])
-        books = [Notebook(i, str(m["name"]), str(m["owner"]) or None, float(m["created"]))
-                 for i, m in zip(got["ids"], got["metadatas"] or [])]
+        books = [
+            Notebook(i, str(m["name"]), str(m["owner"]) or None, float(m["created"]))
+            for i, m in zip(got["ids"], got["metadatas"] or [])
+        ]
         return sorted(books, key=lambda b: b.created)
 
     def put(self, book: Notebook) -> None:
@@ -51,5 +53,7 @@ class Catalog:
         try:
             return fn(**kwargs)
         except Exception as exc:
-            raise IndexUnavailable(f"The notebook catalog cannot be read or written: {type(exc).__name__}: {exc}",
-                                   hint="Check that the index (or the Chroma server) is reachable.") from None
+            raise IndexUnavailable(
+                f"The notebook catalog cannot be read or written: {type(exc).__name__}: {exc}",
+                hint="Check that the index (or the Chroma server) is reachable.",
+            ) from None

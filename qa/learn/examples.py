@@ -59,8 +59,16 @@ class RunRows:
 class Examples:
     """Retrieval and features for labelled questions over one store, with leave-out corpora."""
 
-    def __init__(self, store: Store, corpus: Corpus, embedder: CachedEmbedder, fusion: Fusion,
-                 top_k: int = 5, dense_candidates: int = 256, pool: int = 10):
+    def __init__(
+        self,
+        store: Store,
+        corpus: Corpus,
+        embedder: CachedEmbedder,
+        fusion: Fusion,
+        top_k: int = 5,
+        dense_candidates: int = 256,
+        pool: int = 10,
+    ):
         self._store = store
         self._corpus = corpus
         self._embedder = embedder
@@ -77,8 +85,9 @@ class Examples:
 
     def retrieve(self, q: LabelledQuestion, fusion: Fusion | None = None) -> tuple[Corpus, Retrieval]:
         corpus = self.corpus_for(q)
-        retriever = HybridRetriever(self._store, corpus, self._embedder, fusion or self.fusion, self._top_k,
-                                    self._dense, self._pool)
+        retriever = HybridRetriever(
+            self._store, corpus, self._embedder, fusion or self.fusion, self._top_k, self._dense, self._pool
+        )
         return corpus, retriever.retrieve(condense(q.text, list(q.history)))
 
     def chunk_rows(self, q: LabelledQuestion) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +104,15 @@ class Examples:
         corpus, retrieval = self.retrieve(q)
         pool = [(r.index, r.score) for r in retrieval.pool]
         found = candidates(corpus, pool)
-        x = FeatureExtractor(corpus).compute(retrieval.query.focus, retrieval.query.search, retrieval.focus_vector,
-                                             retrieval.search_vector, found, corpus.chunk_doc[[i for i, _ in pool]],
-                                             retrieval.sentence_similarity)
+        x = FeatureExtractor(corpus).compute(
+            retrieval.query.focus,
+            retrieval.query.search,
+            retrieval.focus_vector,
+            retrieval.search_vector,
+            found,
+            corpus.chunk_doc[[i for i, _ in pool]],
+            retrieval.sentence_similarity,
+        )
         y = np.array([run_label(corpus, u, q) for u in found.units], dtype=np.int8)
         return RunRows(q, x, y, found.units, found.chunk_rank, corpus, retrieval)
 

@@ -12,38 +12,71 @@ import numpy as np
 from qa.query.learned import LearnedModel, Trees
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, name: str, features: tuple[str, ...], c: float = 1.0,
-                 weight: np.ndarray | None = None) -> LearnedModel:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, name: str, features: tuple[str, ...], c: float = 1.0, weight: np.ndarray | None = None
+) -> LearnedModel:
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     clf = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, y, sample_weight=weight)
-    model = LearnedModel(name, features, "logistic", {"mean": mean, "scale": scale, "coef": clf.coef_[0],
-                                                       "intercept": float(clf.intercept_[0])},
-                         reference=tuple(float(v) for v in mean))
+    model = LearnedModel(
+        name,
+        features,
+        "logistic",
+        {"mean": mean, "scale": scale, "coef": clf.coef_[0], "intercept": float(clf.intercept_[0])},
+        reference=tuple(float(v) for v in mean),
+    )
     _check(model, clf.predict_proba((x[:500] - mean) / scale)[:, 1], x[:500])
     return model
 
 
-def fit_trees(x: np.ndarray, y: np.ndarray, name: str, features: tuple[str, ...], seed: int,
-              weight: np.ndarray | None = None, iterations: int = 200, leaves: int = 15,
-              min_leaf: int = 40, rate: float = 0.05) -> LearnedModel:
+def fit_trees(
+    x: np.ndarray,
+    y: np.ndarray,
+    name: str,
+    features: tuple[str, ...],
+    seed: int,
+    weight: np.ndarray | None = None,
+    iterations: int = 200,
+    leaves: int = 15,
+    min_leaf: int = 40,
+    rate: float = 0.05,
+) -> LearnedModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    clf = HistGradientBoostingClassifier(max_iter=iterations, learning_rate=rate, max_leaf_nodes=leaves,
-                                         min_samples_leaf=min_leaf, l2_regularization=1.0, random_state=seed,
-                                         early_stopping=False).fit(x, y, sample_weight=weight)
+    clf = HistGradientBoostingClassifier(
+        max_iter=iterations,
+        learning_rate=rate,
+        max_leaf_nodes=leaves,
+        min_samples_leaf=min_leaf,
+        l2_regularization=1.0,
+        random_state=seed,
+        early_stopping=False,
+    ).fit(x, y, sample_weight=weight)
     trees = []
     for (predictor,) in clf._predictors:
         nodes = predictor.nodes
-        trees.append(Trees(nodes["feature_idx"].astype(np.int64), nodes["num_threshold"].astype(np.float64),
-                           nodes["left"].astype(np.int64), nodes["right"].astype(np.int64),
-                           nodes["value"].astype(np.float64), nodes["is_leaf"].astype(bool)))
+        trees.append(
+            Trees(
+                nodes["feature_idx"].astype(np.int64),
+                nodes["num_threshold"].astype(np.float64),
+                nodes["left"].astype(np.int64),
+                nodes["right"].astype(np.int64),
+                nodes["value"].astype(np.float64),
+                nodes["is_leaf"].astype(bool),
+            )
+        )
     baseline = float(np.ravel(clf._baseline_prediction)[0])
-    model = LearnedModel(name, features, "boosted-trees", {"baseline": baseline}, trees=tuple(trees),
-                         reference=tuple(float(v) for v in np.median(x, axis=0)))
+    model = LearnedModel(
+        name,
+        features,
+        "boosted-trees",
+        {"baseline": baseline},
+        trees=tuple(trees),
+        reference=tuple(float(v) for v in np.median(x, axis=0)),
+    )
     _check(model, clf.predict_proba(x[:500])[:, 1], x[:500])
     return model
 
@@ -51,8 +84,10 @@ def fit_trees(x: np.ndarray, y: np.ndarray, name: str, features: tuple[str, ...]
 def _check(model: LearnedModel, expected: np.ndarray, x: np.ndarray) -> None:
     got = model.probability(x)
     if not np.allclose(got, expected, atol=1e-6):
-        raise AssertionError(f"exported {model.name} model disagrees with scikit-learn "
-                             f"(max difference {np.abs(got - expected).max():.2e})")
+        raise AssertionError(
+            f"exported {model.name} model disagrees with scikit-learn "
+            f"(max difference {np.abs(got - expected).max():.2e})"
+        )
 
 
 @dataclass(frozen=True)
@@ -76,8 +111,9 @@ def balanced_precision(decisions: list[Decision], threshold: float) -> float:
         yes = [d for d in mine if d.answerable]
         no = [d for d in mine if not d.answerable]
         right = _share(d.best >= threshold and d.right for d in yes) if yes else 0.0
-        answered = (_share(d.best >= threshold for d in yes) if yes else 0.0) + \
-            (_share(d.best >= threshold for d in no) if no else 0.0)
+        answered = (_share(d.best >= threshold for d in yes) if yes else 0.0) + (
+            _share(d.best >= threshold for d in no) if no else 0.0
+        )
         values.append(right / answered if answered else 1.0)
     return float(np.mean(values)) if values else float("nan")
 
@@ -98,9 +134,12 @@ def threshold_for_promise(decisions: list[Decision], accuracy: float, refusals: 
     no = [d for d in decisions if not d.answerable]
     seen = sorted({d.best for d in decisions})
     between = [0.0] + [(a + b) / 2 for a, b in zip(seen, seen[1:])] + [seen[-1] + 1e-6 if seen else 1.0]
-    feasible = [t for t in between
-                if _share(d.best >= t and d.right for d in yes) >= accuracy
-                and (not no or _share(d.best < t for d in no) >= refusals)]
+    feasible = [
+        t
+        for t in between
+        if _share(d.best >= t and d.right for d in yes) >= accuracy
+        and (not no or _share(d.best < t for d in no) >= refusals)
+    ]
     if not feasible:
         return None
     return (feasible[0] + feasible[-1]) / 2
@@ -128,7 +167,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     order = np.argsort(np.concatenate([pos, neg]), kind="stable")
     ranks = np.empty(len(order))
     ranks[order] = np.arange(1, len(order) + 1)
-    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def _share(flags) -> float:

@@ -18,8 +18,9 @@ _WORD = re.compile(r"\b[A-Za-z][A-Za-z-]{3,}\b")
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
 
 
-def perturb(questions: list[LabelledQuestion], document_terms: Callable[[str], set[str]],
-            replacements: list[str], seed: int) -> list[LabelledQuestion]:
+def perturb(
+    questions: list[LabelledQuestion], document_terms: Callable[[str], set[str]], replacements: list[str], seed: int
+) -> list[LabelledQuestion]:
     """One near miss per answerable question where one can be made (ids end in `-swap`)."""
     rng = random.Random(seed)
     stop = stopwords()
@@ -32,13 +33,23 @@ def perturb(questions: list[LabelledQuestion], document_terms: Callable[[str], s
         if changed is None:
             changed = _swap_word(q.text, own, replacements, stop, rng)
         if changed is not None:
-            out.append(replace(q, id=f"{q.id}-swap", text=changed, spans=(), evidence=None, origin="perturbed",
-                               meta={"from": q.text}))
+            out.append(
+                replace(
+                    q,
+                    id=f"{q.id}-swap",
+                    text=changed,
+                    spans=(),
+                    evidence=None,
+                    origin="perturbed",
+                    meta={"from": q.text},
+                )
+            )
     return out
 
 
-def _swap_word(text: str, own: set[str], replacements: list[str], stop: frozenset[str],
-               rng: random.Random) -> str | None:
+def _swap_word(
+    text: str, own: set[str], replacements: list[str], stop: frozenset[str], rng: random.Random
+) -> str | None:
     """Replace one content word the document uses by a word (same capitalisation) it never uses."""
     words = [m for m in _WORD.finditer(text) if m.group().lower() not in stop and set(terms(m.group())) & own]
     if not words:
@@ -50,7 +61,7 @@ def _swap_word(text: str, own: set[str], replacements: list[str], stop: frozense
     new = rng.choice(pool)
     if target.group()[0].isupper():
         new = new[0].upper() + new[1:]
-    return text[:target.start()] + new + text[target.end():]
+    return text[: target.start()] + new + text[target.end() :]
 
 
 def _swap_number(text: str, own: set[str], rng: random.Random) -> str | None:
@@ -67,7 +78,7 @@ def _swap_number(text: str, own: set[str], rng: random.Random) -> str | None:
         new = number + delta if "." not in value else round(number * rng.choice([0.5, 1.5, 2.0]), 1)
         shown = str(int(new)) if float(new).is_integer() and "." not in value else str(new)
         if new > 0 and shown not in own:
-            return text[:target.start()] + shown + text[target.end():]
+            return text[: target.start()] + shown + text[target.end() :]
     return None
 
 

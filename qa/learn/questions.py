@@ -52,28 +52,53 @@ def split_documents(documents: list[str], seed: int, shares: tuple[float, float]
     return {d: "train" if i < n_train else "dev" if i < n_train + n_dev else "test" for i, d in enumerate(ordered)}
 
 
-def squad_questions(path: Path, folder: Path, splits: dict[str, str] | None,
-                    seed: int) -> tuple[list[LabelledQuestion], dict[str, str]]:
+def squad_questions(
+    path: Path, folder: Path, splits: dict[str, str] | None, seed: int
+) -> tuple[list[LabelledQuestion], dict[str, str]]:
     """The answerable questions of a SQuAD file whose contexts live in `folder`, with their splits."""
     squad = load_squad(path, folder)
     documents = sorted({q.source for q in squad.questions})
     splits = splits or split_documents(documents, seed)
-    out = [LabelledQuestion(f"squad-{q.id}", q.text, "covid", splits[q.source], q.source,
-                            spans=tuple((q.source, s, e) for s, e in q.spans)) for q in squad.questions]
+    out = [
+        LabelledQuestion(
+            f"squad-{q.id}",
+            q.text,
+            "covid",
+            splits[q.source],
+            q.source,
+            spans=tuple((q.source, s, e) for s, e in q.spans),
+        )
+        for q in squad.questions
+    ]
     return out, splits
 
 
 def leave_out(questions: list[LabelledQuestion]) -> list[LabelledQuestion]:
     """Each answerable question asked against the corpus without its own document: unanswerable."""
-    return [replace(q, id=f"{q.id}-loo", spans=(), evidence=None, leave_out=frozenset({q.document}),
-                    origin="leave-out") for q in questions if q.answerable]
+    return [
+        replace(q, id=f"{q.id}-loo", spans=(), evidence=None, leave_out=frozenset({q.document}), origin="leave-out")
+        for q in questions
+        if q.answerable
+    ]
 
 
 def golden_questions(path: Path, source: str, split: str) -> list[LabelledQuestion]:
     """The cases of a golden JSON Lines file about one document."""
-    return [LabelledQuestion(c.id, c.question, "article", split, source, tuple(c.history), evidence=c.evidence,
-                             origin="asked" if c.answerable else "written", kind=c.kind,
-                             meta={"answers": c.answers, "file": path.name}) for c in load_cases(path)]
+    return [
+        LabelledQuestion(
+            c.id,
+            c.question,
+            "article",
+            split,
+            source,
+            tuple(c.history),
+            evidence=c.evidence,
+            origin="asked" if c.answerable else "written",
+            kind=c.kind,
+            meta={"answers": c.answers, "file": path.name},
+        )
+        for c in load_cases(path)
+    ]
 
 
 def write_jsonl(rows: list[dict], path: Path) -> None:

@@ -47,8 +47,11 @@ class Dataset:
     questions: list[tuple[LabelledQuestion, Examples]]
 
     def split(self, name: str, answerable_asked_only: bool = False) -> list[tuple[LabelledQuestion, Examples]]:
-        return [(q, e) for q, e in self.questions if q.split == name
-                and (not answerable_asked_only or (q.answerable and q.origin == "asked"))]
+        return [
+            (q, e)
+            for q, e in self.questions
+            if q.split == name and (not answerable_asked_only or (q.answerable and q.origin == "asked"))
+        ]
 
 
 @dataclass
@@ -64,8 +67,11 @@ def hit_at(questions: list[tuple[LabelledQuestion, Examples]], fusion: Fusion, k
     for q, ex in questions:
         corpus, retrieval = ex.retrieve(q, fusion)
         chunks = [r.passage.chunk for r in retrieval.pool[:k]]
-        hits.append(any(c.source == src and c.start <= s and e <= c.end for c in chunks for src, s, e in q.spans)
-                    if q.spans else any(chunk_label(corpus, r.index, q) for r in retrieval.pool[:k]))
+        hits.append(
+            any(c.source == src and c.start <= s and e <= c.end for c in chunks for src, s, e in q.spans)
+            if q.spans
+            else any(chunk_label(corpus, r.index, q) for r in retrieval.pool[:k])
+        )
     return float(np.mean(hits)) if hits else float("nan")
 
 
@@ -83,7 +89,8 @@ def fit_fusion(data: Dataset, seed: int) -> tuple[LearnedModel, dict[str, Any]]:
     }
     dev = data.split("dev", answerable_asked_only=True)
     scores: dict[str, float] = {
-        "weighted-0.5": hit_at(dev, WeightedFusion(0.5)), "rrf": hit_at(dev, ReciprocalRankFusion()),
+        "weighted-0.5": hit_at(dev, WeightedFusion(0.5)),
+        "rrf": hit_at(dev, ReciprocalRankFusion()),
     }
     for name, model in candidates.items():
         scores[f"learned-{name}"] = hit_at(dev, LearnedFusion(model))
@@ -114,8 +121,14 @@ def decisions(rows: list[RunRows], model: LearnedModel) -> list[Decision]:
     return out
 
 
-def fit_evidence(train: list[RunRows], dev: list[RunRows], seed: int, precision: float,
-                 domain_weight: dict[str, float], promise: list[RunRows]) -> tuple[LearnedModel, dict]:
+def fit_evidence(
+    train: list[RunRows],
+    dev: list[RunRows],
+    seed: int,
+    precision: float,
+    domain_weight: dict[str, float],
+    promise: list[RunRows],
+) -> tuple[LearnedModel, dict]:
     """Fit the candidates, keep the best on dev, and set its threshold.
 
     Each question's runs together weigh `domain_weight[domain]`, however many runs it has. The
@@ -125,8 +138,9 @@ def fit_evidence(train: list[RunRows], dev: list[RunRows], seed: int, precision:
     """
     x = np.vstack([r.x for r in train if len(r.y)])
     y = np.concatenate([r.y for r in train if len(r.y)])
-    weight = np.concatenate([np.full(len(r.y), domain_weight.get(r.question.domain, 1.0) / len(r.y))
-                             for r in train if len(r.y)])
+    weight = np.concatenate(
+        [np.full(len(r.y), domain_weight.get(r.question.domain, 1.0) / len(r.y)) for r in train if len(r.y)]
+    )
     weight *= len(y) / weight.sum()
     log.info("evidence: %d run rows from %d questions (%d positive)", len(y), len(train), int(y.sum()))
     candidates = {
@@ -139,20 +153,36 @@ def fit_evidence(train: list[RunRows], dev: list[RunRows], seed: int, precision:
     dev_y = np.concatenate([r.y for r in dev if len(r.y)])
     table: dict[str, dict[str, Any]] = {}
     for name, model in candidates.items():
-        kept = threshold_for_promise(decisions(promise, model), THRESHOLDS["answer_accuracy"],
-                                     THRESHOLDS["refusal_accuracy"])
+        kept = threshold_for_promise(
+            decisions(promise, model), THRESHOLDS["answer_accuracy"], THRESHOLDS["refusal_accuracy"]
+        )
         rule = "promise" if kept is not None else "precision"
         threshold = kept if kept is not None else threshold_for_precision(decisions(dev, model), precision)
-        table[name] = {"threshold": threshold, "threshold_rule": rule,
-                       "run_auc": auc(model.probability(dev_x), dev_y), **summary(decisions(dev, model), threshold),
-                       "promise_dev": summary(decisions(promise, model), threshold)}
+        table[name] = {
+            "threshold": threshold,
+            "threshold_rule": rule,
+            "run_auc": auc(model.probability(dev_x), dev_y),
+            **summary(decisions(dev, model), threshold),
+            "promise_dev": summary(decisions(promise, model), threshold),
+        }
         log.info("evidence %s on dev: %s", name, table[name])
-    best = max(candidates, key=lambda n: (table[n]["threshold_rule"] == "promise",
-                                          table[n]["answerable_right"] + table[n]["unanswerable_refused"],
-                                          table[n]["run_auc"]))
+    best = max(
+        candidates,
+        key=lambda n: (
+            table[n]["threshold_rule"] == "promise",
+            table[n]["answerable_right"] + table[n]["unanswerable_refused"],
+            table[n]["run_auc"],
+        ),
+    )
     return dataclasses.replace(candidates[best], threshold=float(table[best]["threshold"])), {
-        "rows": int(len(y)), "positives": int(y.sum()), "dev": table, "chosen": best, "precision_target": precision,
-        "domain_weight": domain_weight, "threshold": table[best]["threshold"]}
+        "rows": int(len(y)),
+        "positives": int(y.sum()),
+        "dev": table,
+        "chosen": best,
+        "precision_target": precision,
+        "domain_weight": domain_weight,
+        "threshold": table[best]["threshold"],
+    }
 
 
 def by_group(rows: list[RunRows], model: LearnedModel, threshold: float) -> dict[str, dict[str, float]]:
@@ -166,7 +196,9 @@ def by_group(rows: list[RunRows], model: LearnedModel, threshold: float) -> dict
 
 def provenance(files: list[Path], seed: int, splits: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
     return {
-        "made_by": "bench/train_ranker.py", "made_at": time.strftime("%Y-%m-%d"), "seed": seed,
+        "made_by": "bench/train_ranker.py",
+        "made_at": time.strftime("%Y-%m-%d"),
+        "seed": seed,
         "data": {str(f): hashlib.sha256(f.read_bytes()).hexdigest()[:16] for f in files},
         "splits": {s: sorted(Path(d).stem for d, v in splits.items() if v == s) for s in ("train", "dev", "test")},
         **extra,

@@ -32,8 +32,9 @@ _NUMBER_Q = re.compile(
 _PERSON_Q = re.compile(r"^\s*(and\s+)?(who|whom|whose)\b|谁", re.IGNORECASE)
 _PLACE_Q = re.compile(r"^\s*(and\s+)?(where|in which (city|country|place))\b|哪里|在哪", re.IGNORECASE)
 _REASON_Q = re.compile(r"^\s*(and\s+)?(why|how come|for what reason)\b|为什么", re.IGNORECASE)
-_YES_NO_Q = re.compile(r"^\s*(and\s+)?(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
-                       re.IGNORECASE)
+_YES_NO_Q = re.compile(
+    r"^\s*(and\s+)?(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE
+)
 
 _TIME_A = re.compile(
     r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|"
@@ -51,8 +52,9 @@ _MONEY_A = re.compile(
 )
 _NAME_A = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _PLACE_A = re.compile(r"\b(in|at|from|near|to)\s+(the\s+)?[A-Z][a-z]+")
-_REASON_A = re.compile(r"\b(because|due to|since|as a result|owing to|so that|thanks to|reason|caused by)\b",
-                       re.IGNORECASE)
+_REASON_A = re.compile(
+    r"\b(because|due to|since|as a result|owing to|so that|thanks to|reason|caused by)\b", re.IGNORECASE
+)
 _NUMBER_WORD = _NUMBER_A.pattern
 _AUXILIARY = r"(?:is|was|are|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must)"
 _ATTRIBUTE_Q = re.compile(
@@ -86,8 +88,13 @@ def profile(question: str) -> Profile:
         return Profile(kinds=kinds, non_latin=True, numbers=_numbers(question))
     count = _COUNT_Q.search(question)
     count_noun = terms(count.group(1)) if count else []
-    return Profile(kinds=kinds, count_noun=count_noun[0] if count_noun else None, names=_names(question),
-                   numbers=_numbers(question), attribute=_attribute(question))
+    return Profile(
+        kinds=kinds,
+        count_noun=count_noun[0] if count_noun else None,
+        names=_names(question),
+        numbers=_numbers(question),
+        attribute=_attribute(question),
+    )
 
 
 def _attribute(question: str) -> list[str]:
@@ -101,16 +108,27 @@ def _attribute(question: str) -> list[str]:
     return terms(phrase.split("'s ")[-1])
 
 
-_QUESTION_PATTERNS = {"time": _TIME_Q, "money": _MONEY_Q, "count": _COUNT_Q, "number": _NUMBER_Q,
-                      "person": _PERSON_Q, "place": _PLACE_Q, "reason": _REASON_Q, "yes_no": _YES_NO_Q}
+_QUESTION_PATTERNS = {
+    "time": _TIME_Q,
+    "money": _MONEY_Q,
+    "count": _COUNT_Q,
+    "number": _NUMBER_Q,
+    "person": _PERSON_Q,
+    "place": _PLACE_Q,
+    "reason": _REASON_Q,
+    "yes_no": _YES_NO_Q,
+}
 
 
 def _names(question: str) -> list[str]:
     """Capitalised words past the first (names of people, companies, products), lower-cased."""
     tokens = re.findall(r"[A-Za-z][\w.$-]*", question)
     stop = stopwords()
-    return [t.lower().rstrip(".") for t in tokens[1:] if t[0].isupper() and t.lower() not in stop
-            and t.lower() not in QUESTION_WORDS]
+    return [
+        t.lower().rstrip(".")
+        for t in tokens[1:]
+        if t[0].isupper() and t.lower() not in stop and t.lower() not in QUESTION_WORDS
+    ]
 
 
 def _numbers(text: str) -> list[str]:
@@ -152,7 +170,7 @@ def _counts(text: str, noun: str) -> bool:
     tokens = words(text)
     for i, token in enumerate(tokens):
         if re.search(r"\d", token) or re.fullmatch(_NUMBER_WORD, token, re.IGNORECASE):
-            if any(t.startswith(noun[:5]) for t in terms(" ".join(tokens[i + 1:i + 4]))):
+            if any(t.startswith(noun[:5]) for t in terms(" ".join(tokens[i + 1 : i + 4]))):
                 return True
     return False
 

@@ -41,9 +41,15 @@ class Passage:
 class Corpus:
     """Committed documents, their chunks and sentences, and the lexical indexes over them."""
 
-    def __init__(self, documents: dict[str, DocumentRecord], chunks: list[Chunk],
-                 sentences: list[Sentence], sentence_vectors: np.ndarray,
-                 sentence_terms: list[tuple[str, ...]] | None = None, chunk_terms: list[list[str]] | None = None):
+    def __init__(
+        self,
+        documents: dict[str, DocumentRecord],
+        chunks: list[Chunk],
+        sentences: list[Sentence],
+        sentence_vectors: np.ndarray,
+        sentence_terms: list[tuple[str, ...]] | None = None,
+        chunk_terms: list[list[str]] | None = None,
+    ):
         self.documents = documents
         self.passages = [Passage(c, documents[c.source].title, documents[c.source].date) for c in chunks]
         self.sentences = sentences
@@ -91,10 +97,14 @@ class Corpus:
         """The same snapshot with some documents left out (training asks questions without their paper)."""
         keep_s = [i for i, s in enumerate(self.sentences) if s.source not in sources]
         keep_c = [i for i, p in enumerate(self.passages) if p.chunk.source not in sources]
-        return Corpus({k: v for k, v in self.documents.items() if k not in sources},
-                      [self.passages[i].chunk for i in keep_c], [self.sentences[i] for i in keep_s],
-                      self.sentence_vectors[keep_s], [self.sentence_term_list[i] for i in keep_s],
-                      [self._chunk_terms[i] for i in keep_c])
+        return Corpus(
+            {k: v for k, v in self.documents.items() if k not in sources},
+            [self.passages[i].chunk for i in keep_c],
+            [self.sentences[i] for i in keep_s],
+            self.sentence_vectors[keep_s],
+            [self.sentence_term_list[i] for i in keep_s],
+            [self._chunk_terms[i] for i in keep_c],
+        )
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -234,8 +244,16 @@ def _chunk(id_: str, text: str, meta: dict) -> Chunk:
 
 
 def _sentence(id_: str, text: str, meta: dict) -> Sentence:
-    return Sentence(id_, meta["source"], int(meta["position"]), int(meta["start"]), int(meta["end"]), text,
-                    int(meta.get("paragraph", 0)), str(meta.get("lead", "")))
+    return Sentence(
+        id_,
+        meta["source"],
+        int(meta["position"]),
+        int(meta["start"]),
+        int(meta["end"]),
+        text,
+        int(meta.get("paragraph", 0)),
+        str(meta.get("lead", "")),
+    )
 
 
 def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], list[int]]]:

@@ -78,13 +78,20 @@ class LearnedEvidenceRanker:
         if not found.units:
             return Ranking([], self._threshold)
         pool_docs = self._corpus.chunk_doc[[i for i, _ in pool]]
-        x = self._extractor.compute(retrieval.query.focus, retrieval.query.search, retrieval.focus_vector,
-                                    retrieval.search_vector, found, pool_docs,
-                                    retrieval.sentence_similarity)
+        x = self._extractor.compute(
+            retrieval.query.focus,
+            retrieval.query.search,
+            retrieval.focus_vector,
+            retrieval.search_vector,
+            found,
+            pool_docs,
+            retrieval.sentence_similarity,
+        )
         p = self._model.probability(x)
         order = np.argsort(-p, kind="stable")
-        evidence = [Evidence(found.units[i][0], found.units[i][1], int(found.chunk_rank[i]), float(p[i]), x[i])
-                    for i in order]
+        evidence = [
+            Evidence(found.units[i][0], found.units[i][1], int(found.chunk_rank[i]), float(p[i]), x[i]) for i in order
+        ]
         return Ranking(evidence, self._threshold)
 
     def explain(self, ranking: Ranking) -> Explanation:
@@ -106,6 +113,7 @@ def evidence_ranker(name: str, threshold: float | None = None) -> Callable[[Corp
 
         model = learned.load("evidence", RUN_FEATURES)
         veto = load_threshold() if threshold is None else threshold
-        return lambda corpus: VetoedEvidenceRanker(corpus, RulesEvidenceRanker(corpus),
-                                                   LearnedEvidenceRanker(corpus, model), veto)
+        return lambda corpus: VetoedEvidenceRanker(
+            corpus, RulesEvidenceRanker(corpus), LearnedEvidenceRanker(corpus, model), veto
+        )
     raise ConfigError(f"Unknown evidence ranker {name!r}; choose learned, rules or vetoed.")

@@ -34,10 +34,15 @@ class RunExplanation:
     pulls: list[tuple[str, float]]
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "source": self.source, "start": self.start, "end": self.end,
-                "probability": round(self.probability, 4),
-                "features": {k: round(v, 4) for k, v in self.features.items()},
-                "pulls": [{"feature": k, "log_odds": round(v, 3)} for k, v in self.pulls]}
+        return {
+            "text": self.text,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "probability": round(self.probability, 4),
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+            "pulls": [{"feature": k, "log_odds": round(v, 3)} for k, v in self.pulls],
+        }
 
 
 @dataclass(frozen=True)
@@ -51,16 +56,20 @@ class Explanation:
     runs: list[RunExplanation]
 
     def to_dict(self) -> dict:
-        return {"decision": "answered" if self.answered else "refused", "threshold": round(self.threshold, 4),
-                "best_probability": round(self.best, 4), "reason": self.reason,
-                "runs": [r.to_dict() for r in self.runs]}
+        return {
+            "decision": "answered" if self.answered else "refused",
+            "threshold": round(self.threshold, 4),
+            "best_probability": round(self.best, 4),
+            "reason": self.reason,
+            "runs": [r.to_dict() for r in self.runs],
+        }
 
     def lines(self) -> list[str]:
         """A plain-text account for the terminal."""
         out = [f"Decision: {'answered' if self.answered else 'refused'}. {self.reason}"]
         for n, r in enumerate(self.runs, 1):
             quote = r.text if len(r.text) <= 140 else r.text[:137] + "..."
-            out.append(f"  run {n}: p={r.probability:.3f}  {r.source}, chars {r.start}-{r.end}: \"{quote}\"")
+            out.append(f'  run {n}: p={r.probability:.3f}  {r.source}, chars {r.start}-{r.end}: "{quote}"')
             out += [f"      {k} = {r.features[k]:.3f} ({FEATURE_HELP[k]}): {v:+.2f} log-odds" for k, v in r.pulls]
             if not r.pulls:
                 out.append("      " + ", ".join(f"{k} = {v:.3f}" for k, v in r.features.items()))
@@ -75,15 +84,25 @@ def explain(ranking: "Ranking", corpus: Corpus, model: LearnedModel) -> Explanat
         head, tail = corpus.sentences[e.first], corpus.sentences[e.last]
         pull = model.contributions(np.asarray(e.features))
         order = sorted(range(len(pull)), key=lambda j: -sign * pull[j])[:_SHOWN_REASONS]
-        runs.append(RunExplanation(corpus.span_text(e.first, e.last), head.source, head.start, tail.end,
-                                   e.probability, dict(zip(ranking.feature_names, map(float, e.features))),
-                                   [(ranking.feature_names[j], float(pull[j])) for j in order]))
+        runs.append(
+            RunExplanation(
+                corpus.span_text(e.first, e.last),
+                head.source,
+                head.start,
+                tail.end,
+                e.probability,
+                dict(zip(ranking.feature_names, map(float, e.features))),
+                [(ranking.feature_names[j], float(pull[j])) for j in order],
+            )
+        )
     best = ranking.best.probability if ranking.best else 0.0
     if not ranking.evidence:
         reason = "No sentence of the retrieved passages could be weighed."
     elif ranking.answerable:
         reason = f"The best run's probability of answering, {best:.3f}, reaches the threshold {ranking.threshold:.3f}."
     else:
-        reason = (f"The best run's probability of answering, {best:.3f}, is below the threshold "
-                  f"{ranking.threshold:.3f}: no passage was judged to state the answer.")
+        reason = (
+            f"The best run's probability of answering, {best:.3f}, is below the threshold "
+            f"{ranking.threshold:.3f}: no passage was judged to state the answer."
+        )
     return Explanation(ranking.answerable, ranking.threshold, best, reason, runs)

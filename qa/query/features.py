@@ -17,14 +17,45 @@ from qa.query.corpus import Corpus
 from qa.text import is_statement, terms, words
 
 RUN_FEATURES = (
-    "q_terms", "q_unknown", "q_non_latin", "q_follow_up", *(f"kind_{k}" for k in KINDS),
-    "dense", "dense_gap", "dense_rank", "dense_search", "dense_context",
-    "cover", "cover_gap", "cover_rank", "cover_search", "cover_context", "cover_doc",
-    "cover_local", "cover_local_gap", "missing_local", "bigrams", "novelty", "dense_global_rank",
-    "missing_idf", "missing_idf_doc", "missing_terms",
-    "kind_fit", "kind_fit_context", "names", "numbers",
-    "attribute_asked", "attribute_run", "attribute_context", "attribute_known",
-    "chunk_score", "chunk_rank", "doc_pool_share", "run_words", "run_sentences", "position",
+    "q_terms",
+    "q_unknown",
+    "q_non_latin",
+    "q_follow_up",
+    *(f"kind_{k}" for k in KINDS),
+    "dense",
+    "dense_gap",
+    "dense_rank",
+    "dense_search",
+    "dense_context",
+    "cover",
+    "cover_gap",
+    "cover_rank",
+    "cover_search",
+    "cover_context",
+    "cover_doc",
+    "cover_local",
+    "cover_local_gap",
+    "missing_local",
+    "bigrams",
+    "novelty",
+    "dense_global_rank",
+    "missing_idf",
+    "missing_idf_doc",
+    "missing_terms",
+    "kind_fit",
+    "kind_fit_context",
+    "names",
+    "numbers",
+    "attribute_asked",
+    "attribute_run",
+    "attribute_context",
+    "attribute_known",
+    "chunk_score",
+    "chunk_rank",
+    "doc_pool_share",
+    "run_words",
+    "run_sentences",
+    "position",
 )
 
 FEATURE_HELP = {
@@ -57,7 +88,7 @@ FEATURE_HELP = {
     "kind_fit_context": "the same for the run and the sentences around it",
     "names": "share of the question's names in the run's paragraph",
     "numbers": "share of the question's numbers in the run and around it",
-    "attribute_asked": "the question names what it asks about (\"what was X's revenue\")",
+    "attribute_asked": 'the question names what it asks about ("what was X\'s revenue")',
     "attribute_run": "share of that attribute's terms in the run",
     "attribute_context": "the same for the run and the sentences around it",
     "attribute_known": "share of that attribute's terms the corpus uses at all",
@@ -104,8 +135,16 @@ class FeatureExtractor:
     def __init__(self, corpus: Corpus):
         self._corpus = corpus
 
-    def compute(self, focus: str, search: str, focus_vector: np.ndarray, search_vector: np.ndarray,
-                found: Candidates, pool_docs: np.ndarray, global_similarity: dict[int, float]) -> np.ndarray:
+    def compute(
+        self,
+        focus: str,
+        search: str,
+        focus_vector: np.ndarray,
+        search_vector: np.ndarray,
+        found: Candidates,
+        pool_docs: np.ndarray,
+        global_similarity: dict[int, float],
+    ) -> np.ndarray:
         c = self._corpus
         units = found.units
         n = len(units)
@@ -169,14 +208,40 @@ class FeatureExtractor:
         question = [np.log1p(len(focus_terms)), q_unknown, float(need.non_latin), float(search != focus)]
         question += [float(k in need.kinds) for k in KINDS]
         columns = [np.full(n, v) for v in question] + [
-            dense, dense.max() - dense, np.log1p(_ranks(dense)), dense_search, dense_context,
-            cover, cover.max() - cover, np.log1p(_ranks(cover)), cover_search, _share(in_near, focus_w),
-            _share(in_doc, focus_w), cover_local, cover_local.max() - cover_local, missing_local, bigrams,
-            novelty, np.log1p(global_rank), missing_idf, missing_doc, np.log1p(missing.sum(axis=1)),
-            kind_fit, kind_fit_context, names, numbers, np.full(n, float(bool(need.attribute))),
+            dense,
+            dense.max() - dense,
+            np.log1p(_ranks(dense)),
+            dense_search,
+            dense_context,
+            cover,
+            cover.max() - cover,
+            np.log1p(_ranks(cover)),
+            cover_search,
+            _share(in_near, focus_w),
+            _share(in_doc, focus_w),
+            cover_local,
+            cover_local.max() - cover_local,
+            missing_local,
+            bigrams,
+            novelty,
+            np.log1p(global_rank),
+            missing_idf,
+            missing_doc,
+            np.log1p(missing.sum(axis=1)),
+            kind_fit,
+            kind_fit_context,
+            names,
+            numbers,
+            np.full(n, float(bool(need.attribute))),
             _share(attr_run, attr_w) if need.attribute else np.ones(n),
-            _share(attr_near, attr_w) if need.attribute else np.ones(n), np.full(n, attr_known),
-            found.chunk_score, np.log1p(found.chunk_rank), doc_share, run_words, run_sentences, position,
+            _share(attr_near, attr_w) if need.attribute else np.ones(n),
+            np.full(n, attr_known),
+            found.chunk_score,
+            np.log1p(found.chunk_rank),
+            doc_share,
+            run_words,
+            run_sentences,
+            position,
         ]
         return np.column_stack(columns)
 
@@ -224,8 +289,9 @@ def _global_ranks(units: list[Unit], similarity: dict[int, float], sentences: li
     one more than the number of results)."""
     order = {s: r for r, s in enumerate(sorted(similarity, key=lambda s: -similarity[s]))}
     missing = len(order)
-    return np.array([min(order.get(k, missing) for k in range(first, last + 1)) for first, last in units],
-                    dtype=np.float64)
+    return np.array(
+        [min(order.get(k, missing) for k in range(first, last + 1)) for first, last in units], dtype=np.float64
+    )
 
 
 def _any_rows(has: np.ndarray, groups: list[list[int]]) -> np.ndarray:

@@ -15,8 +15,18 @@ from qa.errors import ConfigError
 from qa.query import learned
 
 CHUNK_FEATURES = (
-    "dense", "dense_gap", "dense_minmax", "dense_rank", "lexical_norm", "lexical_rank", "lexical_none",
-    "doc_dense_gap", "doc_lexical_norm", "doc_hits", "neighbour_dense_gap", "neighbour_lexical_norm",
+    "dense",
+    "dense_gap",
+    "dense_minmax",
+    "dense_rank",
+    "lexical_norm",
+    "lexical_rank",
+    "lexical_none",
+    "doc_dense_gap",
+    "doc_lexical_norm",
+    "doc_hits",
+    "neighbour_dense_gap",
+    "neighbour_lexical_norm",
 )
 _DOC_HITS_TOP = 20
 
@@ -89,9 +99,18 @@ def chunk_features(signals: ChunkSignals) -> np.ndarray:
     next_l = np.where(same_next, np.r_[lex_norm[1:], lex_norm[-1:]], 0.0)
     best = float(d.max())
     columns = [
-        d, best - d, minmax(d), np.log1p(rank_d), lex_norm, np.log1p(rank_l), np.full_like(d, float(top_lex <= 0)),
-        best - doc_dense[doc], doc_lex[doc], hits[doc] / _DOC_HITS_TOP,
-        best - np.maximum(prev_d, next_d), np.maximum(prev_l, next_l),
+        d,
+        best - d,
+        minmax(d),
+        np.log1p(rank_d),
+        lex_norm,
+        np.log1p(rank_l),
+        np.full_like(d, float(top_lex <= 0)),
+        best - doc_dense[doc],
+        doc_lex[doc],
+        hits[doc] / _DOC_HITS_TOP,
+        best - np.maximum(prev_d, next_d),
+        np.maximum(prev_l, next_l),
     ]
     return np.column_stack(columns)
 

@@ -72,11 +72,18 @@ class LearnedModel:
         width = max(len(t.leaf) for t in self.trees)
 
         def pad(name: str, fill: float) -> np.ndarray:
-            return np.stack([np.pad(getattr(t, name), (0, width - len(t.leaf)), constant_values=fill)
-                             for t in self.trees])
+            return np.stack(
+                [np.pad(getattr(t, name), (0, width - len(t.leaf)), constant_values=fill) for t in self.trees]
+            )
 
-        return Trees(pad("feature", 0), pad("threshold", 0.0), pad("left", 0), pad("right", 0),
-                     pad("value", 0.0), pad("leaf", True))
+        return Trees(
+            pad("feature", 0),
+            pad("threshold", 0.0),
+            pad("left", 0),
+            pad("right", 0),
+            pad("value", 0.0),
+            pad("leaf", True),
+        )
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.margin(x)))
@@ -93,15 +100,26 @@ class LearnedModel:
         return self.margin(row[None, :])[0] - self.margin(swapped)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": self.name, "type": self.kind,
-                                "features": list(self.features), "threshold": self.threshold,
-                                "reference": [float(v) for v in self.reference], "provenance": self.provenance}
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "type": self.kind,
+            "features": list(self.features),
+            "threshold": self.threshold,
+            "reference": [float(v) for v in self.reference],
+            "provenance": self.provenance,
+        }
         if self.kind == "logistic":
             data["logistic"] = {k: np.asarray(v).tolist() if np.ndim(v) else float(v) for k, v in self.params.items()}
         else:
-            data["trees"] = {"baseline": float(self.params["baseline"]),
-                             "trees": [{k: getattr(t, k).tolist() for k in ("feature", "threshold", "left", "right",
-                                                                            "value", "leaf")} for t in self.trees]}
+            data["trees"] = {
+                "baseline": float(self.params["baseline"]),
+                "trees": [
+                    {k: getattr(t, k).tolist() for k in ("feature", "threshold", "left", "right", "value", "leaf")}
+                    for t in self.trees
+                ],
+            }
         return data
 
     def save(self, path: Path) -> None:
@@ -115,17 +133,43 @@ def from_json(data: dict[str, Any]) -> LearnedModel:
     features = tuple(data["features"])
     if kind == "logistic":
         p = data["logistic"]
-        params = {"mean": np.asarray(p["mean"]), "scale": np.asarray(p["scale"]), "coef": np.asarray(p["coef"]),
-                  "intercept": float(p["intercept"])}
-        return LearnedModel(data["name"], features, kind, params, data.get("threshold"), data.get("provenance", {}),
-                            reference=tuple(data.get("reference", ())))
+        params = {
+            "mean": np.asarray(p["mean"]),
+            "scale": np.asarray(p["scale"]),
+            "coef": np.asarray(p["coef"]),
+            "intercept": float(p["intercept"]),
+        }
+        return LearnedModel(
+            data["name"],
+            features,
+            kind,
+            params,
+            data.get("threshold"),
+            data.get("provenance", {}),
+            reference=tuple(data.get("reference", ())),
+        )
     if kind == "boosted-trees":
-        trees = tuple(Trees(np.asarray(t["feature"], dtype=np.int64), np.asarray(t["threshold"], dtype=np.float64),
-                            np.asarray(t["left"], dtype=np.int64), np.asarray(t["right"], dtype=np.int64),
-                            np.asarray(t["value"], dtype=np.float64), np.asarray(t["leaf"], dtype=bool))
-                      for t in data["trees"]["trees"])
-        return LearnedModel(data["name"], features, kind, {"baseline": float(data["trees"]["baseline"])},
-                            data.get("threshold"), data.get("provenance", {}), trees, tuple(data.get("reference", ())))
+        trees = tuple(
+            Trees(
+                np.asarray(t["feature"], dtype=np.int64),
+                np.asarray(t["threshold"], dtype=np.float64),
+                np.asarray(t["left"], dtype=np.int64),
+                np.asarray(t["right"], dtype=np.int64),
+                np.asarray(t["value"], dtype=np.float64),
+                np.asarray(t["leaf"], dtype=bool),
+            )
+            for t in data["trees"]["trees"]
+        )
+        return LearnedModel(
+            data["name"],
+            features,
+            kind,
+            {"baseline": float(data["trees"]["baseline"])},
+            data.get("threshold"),
+            data.get("provenance", {}),
+            trees,
+            tuple(data.get("reference", ())),
+        )
     raise ValueError(f"unknown model type {kind!r}")
 
 
@@ -135,9 +179,13 @@ def load(name: str, features: tuple[str, ...], folder: Path = MODELS) -> Learned
     try:
         model = from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"Cannot load the {name} model from {path}: {exc}",
-                          hint="Reinstall docqa, or rebuild it with `python bench/train_ranker.py`.") from None
+        raise ConfigError(
+            f"Cannot load the {name} model from {path}: {exc}",
+            hint="Reinstall docqa, or rebuild it with `python bench/train_ranker.py`.",
+        ) from None
     if model.features != features:
-        raise ConfigError(f"The {name} model at {path} was fitted on other features than this code computes.",
-                          hint="Rebuild it with `python bench/train_ranker.py`.")
+        raise ConfigError(
+            f"The {name} model at {path} was fitted on other features than this code computes.",
+            hint="Rebuild it with `python bench/train_ranker.py`.",
+        )
     return model

@@ -54,14 +54,22 @@ class Retrieval:
 
     @property
     def passages(self) -> list[RankedPassage]:
-        return self.pool[:self.top_k]
+        return self.pool[: self.top_k]
 
 
 class HybridRetriever:
     """Dense + BM25 over one corpus snapshot, fused by a `Fusion`."""
 
-    def __init__(self, store: Store, corpus: Corpus, embedder: Embedder, fusion: Fusion,
-                 top_k: int, dense_candidates: int, pool: int):
+    def __init__(
+        self,
+        store: Store,
+        corpus: Corpus,
+        embedder: Embedder,
+        fusion: Fusion,
+        top_k: int,
+        dense_candidates: int,
+        pool: int,
+    ):
         self._store = store
         self._corpus = corpus
         self._embedder = embedder
@@ -77,25 +85,32 @@ class HybridRetriever:
         vectors = self._embedder.embed_queries(texts)
         search_vec, focus_vec = vectors[0], vectors[-1]
         similarity = self._dense_sentences(search_vec, sources)
-        signals = ChunkSignals(self._chunk_dense(similarity), self._corpus.bm25_scores(terms(query.search)),
-                               self._corpus.chunk_doc)
+        signals = ChunkSignals(
+            self._chunk_dense(similarity), self._corpus.bm25_scores(terms(query.search)), self._corpus.chunk_doc
+        )
         fused = self._fusion.score(signals)
         order = np.argsort(-fused, kind="stable")
         if sources is not None:
             allowed = self._corpus.chunks_of(sources)
             order = order[allowed[order]]
-        order = order[:max(k, self._pool)]
-        ranked = [RankedPassage(self._corpus.passages[i], int(i), float(fused[i]), float(signals.dense[i]),
-                                float(signals.lexical[i])) for i in order]
+        order = order[: max(k, self._pool)]
+        ranked = [
+            RankedPassage(
+                self._corpus.passages[i], int(i), float(fused[i]), float(signals.dense[i]), float(signals.lexical[i])
+            )
+            for i in order
+        ]
         return Retrieval(query, ranked, k, search_vec, focus_vec, similarity, signals)
 
     def _dense_sentences(self, vector: np.ndarray, sources: Collection[str] | None = None) -> dict[int, float]:
         """Similarity of the nearest sentences (of `sources` only, when given), keyed by corpus sentence index."""
         index = self._corpus.sentence_index
         available = len(self._corpus.sentences) if sources is None else self._corpus.sentence_count(sources)
-        return {index[sid]: sim for sid, sim in self._store.nearest_sentences(
-            vector, min(self._candidates, available), sources)
-                if sid in index}
+        return {
+            index[sid]: sim
+            for sid, sim in self._store.nearest_sentences(vector, min(self._candidates, available), sources)
+            if sid in index
+        }
 
     def _chunk_dense(self, similarity: dict[int, float]) -> np.ndarray:
         scores = np.zeros(len(self._corpus), dtype=np.float32)

@@ -83,22 +83,39 @@ class RulesEvidenceRanker:
             scored.append((float(score), first, last, rank, sim, cover, fits))
         scored.sort(key=lambda s: -s[0])
         best = scored[0]
-        supported = (not unknown and best[6] and best[4] >= self._rule.min_dense
-                     and (need.non_latin or best[5] >= self._rule.min_coverage))
-        evidence = [Evidence(first, last, rank, score, (sim, cover, float(fits)))
-                    for score, first, last, rank, sim, cover, fits in scored]
+        supported = (
+            not unknown
+            and best[6]
+            and best[4] >= self._rule.min_dense
+            and (need.non_latin or best[5] >= self._rule.min_coverage)
+        )
+        evidence = [
+            Evidence(first, last, rank, score, (sim, cover, float(fits)))
+            for score, first, last, rank, sim, cover, fits in scored
+        ]
         return Ranking(evidence, 0.9 * best[0], ("dense", "cover", "fits"), supported)
 
     def explain(self, ranking: Ranking) -> Explanation:
         c = self._corpus
-        runs = [RunExplanation(c.span_text(e.first, e.last), c.sentences[e.first].source, c.sentences[e.first].start,
-                               c.sentences[e.last].end, e.probability, dict(zip(ranking.feature_names, e.features)), [])
-                for e in ranking.evidence[:3]]
+        runs = [
+            RunExplanation(
+                c.span_text(e.first, e.last),
+                c.sentences[e.first].source,
+                c.sentences[e.first].start,
+                c.sentences[e.last].end,
+                e.probability,
+                dict(zip(ranking.feature_names, e.features)),
+                [],
+            )
+            for e in ranking.evidence[:3]
+        ]
         best = ranking.best.probability if ranking.best else 0.0
         rule = self._rule
-        reason = (f"Hand-set rules (QA_EVIDENCE=rules): the best run answers when it holds the kind of fact asked "
-                  f"for, reaches cosine {rule.min_dense} and term coverage {rule.min_coverage}; scores are a fixed "
-                  "mix, not probabilities.")
+        reason = (
+            f"Hand-set rules (QA_EVIDENCE=rules): the best run answers when it holds the kind of fact asked "
+            f"for, reaches cosine {rule.min_dense} and term coverage {rule.min_coverage}; scores are a fixed "
+            "mix, not probabilities."
+        )
         return Explanation(ranking.answerable, ranking.threshold, best, reason, runs)
 
     def _similarities(self, units: dict[tuple[int, int], int], retrieval: Retrieval) -> dict[int, float]:
@@ -142,4 +159,3 @@ def _mostly_unknown(attribute: list[str], corpus: Corpus) -> bool:
     if not attribute:
         return False
     return sum(not corpus.knows(t) for t in attribute) / len(attribute) > 0.5
-

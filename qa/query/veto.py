@@ -37,8 +37,9 @@ class VetoedEvidenceRanker:
     """Ranks with `rules_ranker`; answers when the rules do and `learned_ranker`'s best run reaches
     `veto_threshold`."""
 
-    def __init__(self, corpus: Corpus, rules_ranker: EvidenceRanker, learned_ranker: EvidenceRanker,
-                 veto_threshold: float):
+    def __init__(
+        self, corpus: Corpus, rules_ranker: EvidenceRanker, learned_ranker: EvidenceRanker, veto_threshold: float
+    ):
         self._corpus = corpus
         self._rules = rules_ranker
         self._learned = learned_ranker
@@ -51,8 +52,15 @@ class VetoedEvidenceRanker:
             best = self._learned.rank(retrieval).best
             learned_best = best.probability if best is not None else 0.0
         decision = rules.answerable and learned_best is not None and learned_best >= self.veto_threshold
-        return VetoedRanking(rules.evidence, rules.threshold, rules.feature_names, decision, rules.answerable,
-                             learned_best, self.veto_threshold)
+        return VetoedRanking(
+            rules.evidence,
+            rules.threshold,
+            rules.feature_names,
+            decision,
+            rules.answerable,
+            learned_best,
+            self.veto_threshold,
+        )
 
     def explain(self, ranking: Ranking) -> Explanation:
         shown = self._rules.explain(ranking)
@@ -65,11 +73,15 @@ class VetoedEvidenceRanker:
         else:
             best = ranking.learned_best or 0.0
             if ranking.answerable:
-                reason = (f"The hand-set rules answered and the learned model did not veto: its best run's "
-                          f"probability of answering, {best:.3f}, reaches the veto threshold {t:.3f}.")
+                reason = (
+                    f"The hand-set rules answered and the learned model did not veto: its best run's "
+                    f"probability of answering, {best:.3f}, reaches the veto threshold {t:.3f}."
+                )
             else:
-                reason = (f"The hand-set rules would answer, but the learned model vetoed: its best run's "
-                          f"probability of answering, {best:.3f}, is below the veto threshold {t:.3f}.")
+                reason = (
+                    f"The hand-set rules would answer, but the learned model vetoed: its best run's "
+                    f"probability of answering, {best:.3f}, is below the veto threshold {t:.3f}."
+                )
         return Explanation(ranking.answerable, t, best, reason, shown.runs)
 
 
@@ -83,6 +95,8 @@ def load_threshold(path: Path = MODELS / "veto.json") -> float:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"veto_threshold {threshold} is not a probability")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"Cannot load the veto threshold from {path}: {exc}",
-                          hint="Reinstall docqa, or rebuild it with `python bench/veto_eval.py`.") from None
+        raise ConfigError(
+            f"Cannot load the veto threshold from {path}: {exc}",
+            hint="Reinstall docqa, or rebuild it with `python bench/veto_eval.py`.",
+        ) from None
     return threshold

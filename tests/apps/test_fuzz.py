@@ -27,8 +27,13 @@ from hypothesis import strategies as st
 
 from qa.errors import QAError
 
-CI = settings(max_examples=120, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+CI = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 FEW = settings(CI, max_examples=25)
 
 
@@ -43,13 +48,19 @@ def scratch(tmp_path_factory):
     import qa
 
     folder = tmp_path_factory.mktemp("fuzz-ingest")
-    return folder, qa.load(index_dir=folder / "index", documents=[folder / "docs"], upload_dir=folder / "uploads",
-                           auto_ingest=False)
+    return folder, qa.load(
+        index_dir=folder / "index", documents=[folder / "docs"], upload_dir=folder / "uploads", auto_ingest=False
+    )
 
 
 @FEW
-@given(files=st.lists(st.tuples(st.sampled_from([".txt", ".md", ".html", ".pdf", ".docx", ".bin"]), upload_bytes),
-                      min_size=1, max_size=3))
+@given(
+    files=st.lists(
+        st.tuples(st.sampled_from([".txt", ".md", ".html", ".pdf", ".docx", ".bin"]), upload_bytes),
+        min_size=1,
+        max_size=3,
+    )
+)
 def test_ingesting_generated_files_reports_problems_and_keeps_citations_exact(scratch, files):
     folder, service = scratch
     docs = folder / "docs"
@@ -114,8 +125,10 @@ def test_http_ask_with_any_json(http, body):
 
 
 @FEW
-@given(raw=st.binary(max_size=500), content_type=st.sampled_from(["application/json", "text/plain", "",
-                                                                  "multipart/form-data; boundary=x"]))
+@given(
+    raw=st.binary(max_size=500),
+    content_type=st.sampled_from(["application/json", "text/plain", "", "multipart/form-data; boundary=x"]),
+)
 def test_http_endpoints_with_any_bytes(http, raw, content_type):
     for path in ["/v1/ask", "/v1/chat/completions", "/v1/documents"]:
         response = http.post(path, content=raw, headers={"content-type": content_type} if content_type else {})

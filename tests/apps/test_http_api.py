@@ -31,10 +31,17 @@ def test_ask_returns_the_qa_ask_json_object(chat_server):
 
 
 def test_ask_with_history_model_top_k_and_explain(chat_server):
-    history = [{"role": "user", "content": "Who was Lei Jun's partner at Joyo.com?"},
-               {"role": "assistant", "content": "Chen Nian was Lei Jun's entrepreneurial partner at Joyo.com [1]."}]
-    body = {"question": "What company did he later found?", "history": history, "top_k": 5, "model": "extractive",
-            "explain": True}
+    history = [
+        {"role": "user", "content": "Who was Lei Jun's partner at Joyo.com?"},
+        {"role": "assistant", "content": "Chen Nian was Lei Jun's entrepreneurial partner at Joyo.com [1]."},
+    ]
+    body = {
+        "question": "What company did he later found?",
+        "history": history,
+        "top_k": 5,
+        "model": "extractive",
+        "explain": True,
+    }
     reply = httpx.post(chat_server + "v1/ask", json=body, timeout=30).json()
     assert "VANCL" in reply["answer"]
     assert reply["explain"]["decision"]
@@ -46,8 +53,9 @@ def test_refusal_over_rest(chat_server):
 
 
 def test_streamed_ask_sends_deltas_then_the_reply(chat_server):
-    with httpx.stream("POST", chat_server + "v1/ask", json={"question": "Who bought Joyo.com?", "stream": True},
-                      timeout=30) as response:
+    with httpx.stream(
+        "POST", chat_server + "v1/ask", json={"question": "Who bought Joyo.com?", "stream": True}, timeout=30
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = _sse(response.iter_lines())
@@ -68,17 +76,24 @@ def _sse(lines) -> list[tuple[str, dict]]:
     return events
 
 
-@pytest.mark.parametrize("body, status, kind, words", [
-    ({"question": "   "}, 400, "invalid_question", "The question is empty"),
-    ({"question": "why " * 600}, 400, "invalid_question", "the limit is 2000"),
-    ({"question": "And then?", "history": [{"role": "robot", "content": "hi"}]}, 400, "invalid_question",
-     "history[0].role"),
-    ({"question": "Who?", "top_k": 99}, 422, "invalid_request", "top_k"),
-    ({"question": 42}, 422, "invalid_request", "question"),
-    ({"question": "Who?", "model": "gpt-9"}, 400, "invalid_question", "Unknown answer model"),
-    ({"question": "Who?", "surprise": 1}, 422, "invalid_request", "surprise"),
-    ({}, 422, "invalid_request", "question"),
-])
+@pytest.mark.parametrize(
+    "body, status, kind, words",
+    [
+        ({"question": "   "}, 400, "invalid_question", "The question is empty"),
+        ({"question": "why " * 600}, 400, "invalid_question", "the limit is 2000"),
+        (
+            {"question": "And then?", "history": [{"role": "robot", "content": "hi"}]},
+            400,
+            "invalid_question",
+            "history[0].role",
+        ),
+        ({"question": "Who?", "top_k": 99}, 422, "invalid_request", "top_k"),
+        ({"question": 42}, 422, "invalid_request", "question"),
+        ({"question": "Who?", "model": "gpt-9"}, 400, "invalid_question", "Unknown answer model"),
+        ({"question": "Who?", "surprise": 1}, 422, "invalid_request", "surprise"),
+        ({}, 422, "invalid_request", "question"),
+    ],
+)
 def test_bad_questions_are_json_errors_with_the_right_status(chat_server, body, status, kind, words):
     error = _error(httpx.post(chat_server + "v1/ask", json=body, timeout=30), status)
     assert error["type"] == kind and words in error["message"]
@@ -90,8 +105,12 @@ def test_a_stream_of_a_bad_question_fails_before_it_starts(chat_server):
 
 
 def test_malformed_bodies_unknown_paths_and_oversize_are_json_errors(chat_server):
-    _error(httpx.post(chat_server + "v1/ask", content=b"{not json", headers={"content-type": "application/json"},
-                      timeout=30), 422)
+    _error(
+        httpx.post(
+            chat_server + "v1/ask", content=b"{not json", headers={"content-type": "application/json"}, timeout=30
+        ),
+        422,
+    )
     _error(httpx.post(chat_server + "v1/ask", content=b"\xff\xfe\x00", timeout=30), 422)
     assert _error(httpx.get(chat_server + "v1/nowhere", timeout=30), 404)["type"] == "not_found"
     assert _error(httpx.get(chat_server + "v1/ask", timeout=30), 405)["type"] == "method_not_allowed"
@@ -102,8 +121,9 @@ def test_malformed_bodies_unknown_paths_and_oversize_are_json_errors(chat_server
         for _ in range(40):
             yield b" " * 50_000
 
-    response = httpx.post(chat_server + "v1/ask", content=chunked(), headers={"content-type": "application/json"},
-                          timeout=30)
+    response = httpx.post(
+        chat_server + "v1/ask", content=chunked(), headers={"content-type": "application/json"}, timeout=30
+    )
     assert _error(response, 413)["type"] == "payload_too_large"
 
 
@@ -116,21 +136,24 @@ def test_upload_list_read_ask_and_remove_a_document(chat_server):
     [added] = report["added"]
     assert added["source"].endswith("/uploads/notes.md") and added["chunks"] >= 1
     assert [e["message"] for e in report["errors"]] == [
-        "photo.txt: binary content of a kind docqa does not read (supported: text, Markdown, HTML, PDF, DOCX)"]
+        "photo.txt: binary content of a kind docqa does not read (supported: text, Markdown, HTML, PDF, DOCX)"
+    ]
 
     listed = httpx.get(chat_server + "v1/documents", timeout=30).json()
     assert added["id"] in {d["id"] for d in listed}
     document = httpx.get(chat_server + f"v1/documents/{added['id']}", timeout=30).json()
     assert document["text"] == notes.decode()
 
-    reply = httpx.post(chat_server + "v1/ask", json={"question": "Which floor is the meeting room on?"},
-                       timeout=30).json()
+    reply = httpx.post(
+        chat_server + "v1/ask", json={"question": "Which floor is the meeting room on?"}, timeout=30
+    ).json()
     assert reply["supported"] and "fourth floor" in reply["answer"]
     cited = reply["citations"][0]
-    assert document["text"][cited["start"]:cited["end"]] == cited["text"]
+    assert document["text"][cited["start"] : cited["end"]] == cited["text"]
     others = [d["id"] for d in listed if d["id"] != added["id"]]
-    elsewhere = httpx.post(chat_server + "v1/ask", json={"question": "Which floor is the meeting room on?",
-                                                         "sources": others}, timeout=30).json()
+    elsewhere = httpx.post(
+        chat_server + "v1/ask", json={"question": "Which floor is the meeting room on?", "sources": others}, timeout=30
+    ).json()
     assert not elsewhere["supported"], "a question restricted to other documents does not see this one"
 
     again = httpx.post(chat_server + "v1/documents", files=[("files", ("notes.md", notes))], timeout=60).json()
@@ -139,8 +162,9 @@ def test_upload_list_read_ask_and_remove_a_document(chat_server):
     assert httpx.delete(chat_server + f"v1/documents/{added['id']}", timeout=30).status_code == 204
     _error(httpx.delete(chat_server + f"v1/documents/{added['id']}", timeout=30), 404)
     _error(httpx.get(chat_server + f"v1/documents/{added['id']}", timeout=30), 404)
-    reply = httpx.post(chat_server + "v1/ask", json={"question": "Which floor is the meeting room on?"},
-                       timeout=30).json()
+    reply = httpx.post(
+        chat_server + "v1/ask", json={"question": "Which floor is the meeting room on?"}, timeout=30
+    ).json()
     assert not reply["supported"]
 
 
@@ -148,8 +172,9 @@ def test_uploads_that_cannot_be_used_add_nothing(chat_server):
     before = httpx.get(chat_server + "v1/documents", timeout=30).json()
     error = _error(httpx.post(chat_server + "v1/documents", files=[("files", ("empty.txt", b""))], timeout=30), 400)
     assert "empty" in error["message"]
-    error = _error(httpx.post(chat_server + "v1/documents", files=[("files", ("x.pdf", b"%PDF-1.4 broken"))],
-                              timeout=30), 400)
+    error = _error(
+        httpx.post(chat_server + "v1/documents", files=[("files", ("x.pdf", b"%PDF-1.4 broken"))], timeout=30), 400
+    )
     assert "x.pdf" in error["message"] or "cannot extract" in error["message"]
     _error(httpx.post(chat_server + "v1/documents", data={"files": "not a file"}, timeout=30), 422)
     assert httpx.get(chat_server + "v1/documents", timeout=30).json() == before
@@ -164,8 +189,14 @@ def test_health_reports_the_index_and_models(chat_server):
 def test_openapi_schema_is_valid_and_lists_the_endpoints(chat_server):
     schema = httpx.get(chat_server + "openapi.json", timeout=30).json()
     validate(schema)
-    assert {"/v1/ask", "/v1/documents", "/v1/documents/{document_id}", "/v1/health", "/v1/chat/completions",
-            "/v1/models"} <= set(schema["paths"])
+    assert {
+        "/v1/ask",
+        "/v1/documents",
+        "/v1/documents/{document_id}",
+        "/v1/health",
+        "/v1/chat/completions",
+        "/v1/models",
+    } <= set(schema["paths"])
     assert httpx.get(chat_server + "docs", timeout=30).status_code == 200
 
 
@@ -184,8 +215,9 @@ def test_the_api_needs_a_login_or_key_when_logins_are_configured(login_chat_serv
     assert httpx.post(url, json=body, headers={"Authorization": f"Basic {basic}"}, timeout=30).json()["supported"]
     assert _error(httpx.get(login_chat_server + "v1/documents", timeout=30), 401)
     assert httpx.get(login_chat_server + "v1/health", timeout=30).status_code == 200
-    response = httpx.options(url, headers={"Origin": "http://elsewhere.example", "Access-Control-Request-Method": "POST"},
-                             timeout=30)
+    response = httpx.options(
+        url, headers={"Origin": "http://elsewhere.example", "Access-Control-Request-Method": "POST"}, timeout=30
+    )
     assert "access-control-allow-origin" not in response.headers
 
 
@@ -194,8 +226,12 @@ def test_notebooks_over_rest(chat_server):
 
     book = Client(chat_server, verbose=False).predict("REST notes", api_name="/create_notebook")
     notes = b"The boiler room key hangs behind the red door.\n"
-    added = httpx.post(chat_server + "v1/documents", params={"notebook": book["id"]},
-                       files=[("files", ("keys.txt", notes))], timeout=60).json()["added"]
+    added = httpx.post(
+        chat_server + "v1/documents",
+        params={"notebook": book["id"]},
+        files=[("files", ("keys.txt", notes))],
+        timeout=60,
+    ).json()["added"]
     assert len(added) == 1 and f"/{book['id']}/" in added[0]["source"]
     listed = httpx.get(chat_server + "v1/documents", params={"notebook": book["id"]}, timeout=30).json()
     assert [d["id"] for d in listed] == [added[0]["id"]]
@@ -205,5 +241,9 @@ def test_notebooks_over_rest(chat_server):
     assert not httpx.post(chat_server + "v1/ask", json=question, timeout=30).json()["supported"]
     error = _error(httpx.get(chat_server + "v1/documents", params={"notebook": "nbmissing"}, timeout=30), 404)
     assert error["type"] == "notebook_not_found"
-    assert httpx.delete(chat_server + f"v1/documents/{added[0]['id']}", params={"notebook": book["id"]},
-                        timeout=30).status_code == 204
+    assert (
+        httpx.delete(
+            chat_server + f"v1/documents/{added[0]['id']}", params={"notebook": book["id"]}, timeout=30
+        ).status_code
+        == 204
+    )

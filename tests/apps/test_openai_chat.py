@@ -30,18 +30,26 @@ def test_a_completion_carries_markers_and_citations(client):
 
 
 def test_history_makes_follow_ups_work(client):
-    messages = [{"role": "system", "content": "Answer from the documents."},
-                {"role": "user", "content": "Who was Lei Jun's partner at Joyo.com?"},
-                {"role": "assistant", "content": "Chen Nian was Lei Jun's entrepreneurial partner at Joyo.com [1]."
-                 "\n\nSources:\n[1] seeds/lei-jun-xiaomi.txt (1-2): \"...\""},
-                {"role": "user", "content": [{"type": "text", "text": "What company did he later found?"}]}]
+    messages = [
+        {"role": "system", "content": "Answer from the documents."},
+        {"role": "user", "content": "Who was Lei Jun's partner at Joyo.com?"},
+        {
+            "role": "assistant",
+            "content": "Chen Nian was Lei Jun's entrepreneurial partner at Joyo.com [1]."
+            '\n\nSources:\n[1] seeds/lei-jun-xiaomi.txt (1-2): "..."',
+        },
+        {"role": "user", "content": [{"type": "text", "text": "What company did he later found?"}]},
+    ]
     reply = client.chat.completions.create(model="extractive", messages=messages)
     assert "VANCL" in reply.choices[0].message.content
 
 
 def test_streaming_follows_the_chunk_format_and_ends_with_citations(client):
-    chunks = list(client.chat.completions.create(model="extractive", messages=QUESTION, stream=True,
-                                                 extra_body={"sources_block": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="extractive", messages=QUESTION, stream=True, extra_body={"sources_block": True}
+        )
+    )
     assert chunks[0].choices[0].delta.role == "assistant"
     assert all(c.object == "chat.completion.chunk" and c.id == chunks[0].id for c in chunks)
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
@@ -55,8 +63,9 @@ def test_streaming_follows_the_chunk_format_and_ends_with_citations(client):
 
 
 def test_refusals_say_so(client):
-    reply = client.chat.completions.create(model="extractive",
-                                           messages=[{"role": "user", "content": "What was Xiaomi's revenue in 2023?"}])
+    reply = client.chat.completions.create(
+        model="extractive", messages=[{"role": "user", "content": "What was Xiaomi's revenue in 2023?"}]
+    )
     assert reply.choices[0].message.content == REFUSAL
     assert reply.model_extra == {"citations": [], "supported": False}
 
@@ -69,10 +78,13 @@ def test_bad_requests_are_openai_style_errors(client, chat_server):
     with pytest.raises(openai.BadRequestError, match="last message must be the user's question"):
         client.chat.completions.create(model="extractive", messages=[*QUESTION, {"role": "assistant", "content": "x"}])
     with pytest.raises(openai.BadRequestError, match="only text content"):
-        client.chat.completions.create(model="extractive", messages=[
-            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}])
+        client.chat.completions.create(
+            model="extractive",
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}],
+        )
     with pytest.raises(openai.UnprocessableEntityError):
         client.chat.completions.create(model="extractive", messages=[])
-    response = httpx.post(chat_server + "v1/chat/completions", json={"model": "extractive", "messages": "hi"},
-                          timeout=30)
+    response = httpx.post(
+        chat_server + "v1/chat/completions", json={"model": "extractive", "messages": "hi"}, timeout=30
+    )
     assert response.status_code == 422 and set(response.json()["error"]) == {"type", "message", "hint"}

@@ -24,13 +24,20 @@ def _files(tmp_path, named: dict[str, bytes]) -> list:
 def test_a_notebook_takes_uploads_answers_from_them_and_forgets_them(client, tmp_path):
     book = client.predict("Office", api_name="/create_notebook")
     assert book["name"] == "Office" and book["id"] in {b["id"] for b in client.predict(api_name="/notebooks")}
-    report = client.predict(book["id"], _files(tmp_path, {
-        "notes.md": b"# Office\n\nThe meeting room is on the fourth floor. It seats twelve people.\n",
-        "binary.txt": b"\x00\x01\x02\x03 not text",
-        "report.pdf": b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64,
-        "empty.txt": b"",
-        "....etc....passwd.md": b"root:x:0:0:root:/root:/bin/bash\n",
-    }), api_name="/upload")
+    report = client.predict(
+        book["id"],
+        _files(
+            tmp_path,
+            {
+                "notes.md": b"# Office\n\nThe meeting room is on the fourth floor. It seats twelve people.\n",
+                "binary.txt": b"\x00\x01\x02\x03 not text",
+                "report.pdf": b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64,
+                "empty.txt": b"",
+                "....etc....passwd.md": b"root:x:0:0:root:/root:/bin/bash\n",
+            },
+        ),
+        api_name="/upload",
+    )
     assert sorted(s.rsplit("/", 1)[1] for s in report["added"]) == ["etc....passwd.md", "notes.md"]
     assert all(f"/{book['id']}/" in source for source in report["added"]), "uploads stay in the notebook's folder"
     problems = " | ".join(report["errors"])
@@ -45,8 +52,9 @@ def test_a_notebook_takes_uploads_answers_from_them_and_forgets_them(client, tmp
     other = client.predict("Which floor is the meeting room on?", [], api_name="/ask")
     assert not other["supported"], "the default notebook does not see another notebook's documents"
     elsewhere = [d["id"] for d in documents if d["id"] != notes["id"]]
-    restricted = client.predict("Which floor is the meeting room on?", [], None, None, elsewhere, book["id"],
-                                api_name="/ask")
+    restricted = client.predict(
+        "Which floor is the meeting room on?", [], None, None, elsewhere, book["id"], api_name="/ask"
+    )
     assert not restricted["supported"]
 
     assert client.predict(book["id"], notes["id"], api_name="/remove") is True
@@ -56,7 +64,9 @@ def test_a_notebook_takes_uploads_answers_from_them_and_forgets_them(client, tmp
 
 def test_twenty_files_at_once_go_in_and_twenty_one_are_refused_whole(client, tmp_path):
     book = client.predict("Many", api_name="/create_notebook")
-    twenty = _files(tmp_path, {f"note{n}.txt": f"Note {n} says the code word is word{n}.\n".encode() for n in range(20)})
+    twenty = _files(
+        tmp_path, {f"note{n}.txt": f"Note {n} says the code word is word{n}.\n".encode() for n in range(20)}
+    )
     assert len(client.predict(book["id"], twenty, api_name="/upload")["added"]) == 20
     more = _files(tmp_path / "..", {f"more{n}.txt": f"More {n}.\n".encode() for n in range(21)})
     with pytest.raises(Exception, match="21 files in one upload; the limit is 20"):

@@ -30,9 +30,12 @@ from qa.settings import load_settings
 
 NAME = "multilingual-e5-small"
 QUERIES = ["Who bought Joyo.com?", "雷军什么时候加入金山？", "How big is Xiaomi's tech campus?"]
-PASSAGES = ["Joyo.com only lasted four years before being sold to Amazon.",
-            "Lei Jun joined Kingsoft in 1992, at the age of 22.", "小米科技园占地面积为8.1万平方米。",
-            ""]
+PASSAGES = [
+    "Joyo.com only lasted four years before being sold to Amazon.",
+    "Lei Jun joined Kingsoft in 1992, at the age of 22.",
+    "小米科技园占地面积为8.1万平方米。",
+    "",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +49,23 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # --- a real server ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_server_vectors_are_the_local_ones(embed_url, local):
     remote = RemoteEmbedder([embed_url], NAME, NAME)
     assert remote.name == local.name and remote.dim == local.dim == 384
-    for texts, remote_vecs, local_vecs in [(QUERIES, remote.embed_queries(QUERIES), local.embed_queries(QUERIES)),
-                                           (PASSAGES, remote.embed_passages(PASSAGES),
-                                            local.embed_passages(PASSAGES))]:
+    for texts, remote_vecs, local_vecs in [
+        (QUERIES, remote.embed_queries(QUERIES), local.embed_queries(QUERIES)),
+        (PASSAGES, remote.embed_passages(PASSAGES), local.embed_passages(PASSAGES)),
+    ]:
         assert remote_vecs.shape == (len(texts), 384) and remote_vecs.dtype == np.float32
         assert np.allclose(np.linalg.norm(remote_vecs, axis=1), 1.0, atol=1e-5)
         assert _cosines(remote_vecs, local_vecs).min() >= 0.999
     # queries and passages are told apart: the same text as query and as passage differ as they do locally
-    q, p = remote.embed_queries(["Lei Jun founded Xiaomi in 2010."]), remote.embed_passages(["Lei Jun founded Xiaomi in 2010."])
+    q, p = (
+        remote.embed_queries(["Lei Jun founded Xiaomi in 2010."]),
+        remote.embed_passages(["Lei Jun founded Xiaomi in 2010."]),
+    )
     assert float(_cosines(q, p)[0]) < 0.95
     assert _cosines(reference_vectors(remote), reference_vectors(local)).min() >= 0.999
     assert remote.embed_passages([]).shape == (0, 384)
@@ -80,14 +88,17 @@ def test_an_index_built_through_the_server_answers_as_a_local_one(embed_url, ser
 
 # --- a server that is down or hangs ----------------------------------------------------------------------------
 
+
 def test_a_server_that_is_down_fails_fast_with_one_clear_error(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
     start = time.monotonic()
     with pytest.raises(EmbedderUnavailable) as err:
         qa.load(index_dir=tmp_path / "index", embed_url=url, embed_timeout=2)  # 3 retries: 0.5 + 1 + 2 s apart
     assert time.monotonic() - start < 6
-    assert str(err.value) == f"The embedding server at {url} cannot be reached (connection refused or dropped) " \
-                             "(4 attempts)."
+    assert (
+        str(err.value) == f"The embedding server at {url} cannot be reached (connection refused or dropped) "
+        "(4 attempts)."
+    )
     assert "QA_EMBED_URL" in err.value.hint
     assert isinstance(err.value, qa.ModelUnavailable)  # the HTTP API answers 503, as for a failing LLM server
     assert not (tmp_path / "index").exists()
@@ -116,6 +127,7 @@ def test_a_server_that_never_answers_times_out(tmp_path):
 
 # --- the protocol, retries and round-robin, against httpx.MockTransport -----------------------------------------
 
+
 class FakeServers:
     """OpenAI-compatible embedding servers in-process: each answers per `plan` (a list of status codes, or
     "down" for a refused connection, consumed one request at a time), then 200 with a deterministic,
@@ -135,10 +147,13 @@ class FakeServers:
         if step == "down":
             raise httpx.ConnectError("refused", request=request)
         if step != 200:
-            return httpx.Response(step, json={"error": {"message": f"nope ({step})"}},
-                                  headers={"Retry-After": "0"} if step == 429 else {})
-        data = [{"object": "embedding", "index": i, "embedding": [3.0, 4.0] + [0.0] * (self.dim - 2)}
-                for i, _ in enumerate(body["input"])]
+            return httpx.Response(
+                step, json={"error": {"message": f"nope ({step})"}}, headers={"Retry-After": "0"} if step == 429 else {}
+            )
+        data = [
+            {"object": "embedding", "index": i, "embedding": [3.0, 4.0] + [0.0] * (self.dim - 2)}
+            for i, _ in enumerate(body["input"])
+        ]
         return httpx.Response(200, json={"object": "list", "data": data[::-1], "model": body["model"]})
 
     def hosts(self) -> list[str]:
@@ -146,8 +161,9 @@ class FakeServers:
 
 
 def _remote(fake: FakeServers, urls=("http://a/v1",), **kwargs) -> RemoteEmbedder:
-    return RemoteEmbedder(list(urls), NAME, kwargs.pop("model", "e5-small"), transport=httpx.MockTransport(fake),
-                          **kwargs)
+    return RemoteEmbedder(
+        list(urls), NAME, kwargs.pop("model", "e5-small"), transport=httpx.MockTransport(fake), **kwargs
+    )
 
 
 @pytest.fixture
@@ -204,8 +220,10 @@ def test_when_every_attempt_fails_the_error_names_the_servers(quick_backoff):
     remote = _remote(fake, urls=["http://a/v1", "http://b/v1"], max_retries=3)
     with pytest.raises(EmbedderUnavailable) as err:
         remote.embed_queries(["q"])
-    assert str(err.value) == ("No embedding server could embed (4 attempts): http://b/v1 cannot be reached "
-                              "(connection refused or dropped); http://a/v1 failed (HTTP 503).")
+    assert str(err.value) == (
+        "No embedding server could embed (4 attempts): http://b/v1 cannot be reached "
+        "(connection refused or dropped); http://a/v1 failed (HTTP 503)."
+    )
     assert err.value.hint == EmbedderUnavailable.hint
 
 
@@ -244,12 +262,14 @@ def test_embed_url_settings():
 
 # --- the embedder the index records ----------------------------------------------------------------------------
 
+
 def _index_with_metadata(path: Path, **metadata) -> None:
     """An index whose collections record `metadata` (as an older or other embedder would have written it)."""
     client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
     for kind in ("documents", "chunks", "sentences"):
-        client.get_or_create_collection(f"docqa-{kind}", metadata={"hnsw:space": "cosine", **metadata},
-                                        embedding_function=None)
+        client.get_or_create_collection(
+            f"docqa-{kind}", metadata={"hnsw:space": "cosine", **metadata}, embedding_function=None
+        )
 
 
 @pytest.fixture
@@ -277,8 +297,10 @@ def test_an_index_of_another_embedder_is_refused_until_rebuilt(tmp_path, doc, ca
     svc = qa.load(index_dir=index, documents=[doc])
     with pytest.raises(qa.IndexUnavailable) as err:
         svc.ask("Where is the meeting room?")
-    assert str(err.value) == ("The index (collection 'docqa') was built with the embedder 'bge-m3' (1024 dimensions); "
-                              "the embedder configured now is 'multilingual-e5-small' (384 dimensions, local).")
+    assert str(err.value) == (
+        "The index (collection 'docqa') was built with the embedder 'bge-m3' (1024 dimensions); "
+        "the embedder configured now is 'multilingual-e5-small' (384 dimensions, local)."
+    )
     assert "`qa ingest --rebuild`" in err.value.hint
     assert main(["--index-dir", str(index), "docs"]) == 2
     assert capsys.readouterr().err.startswith("qa: error: The index (collection 'docqa') was built with")
@@ -292,15 +314,21 @@ def test_an_index_with_other_reference_vectors_is_refused(tmp_path, doc, local):
     """Same name and dimension, other vectors: what a server that ignores input_type would have built."""
     ignored = np.vstack([local.embed_passages([text]) for _, text in REFERENCE_TEXTS])
     index = tmp_path / "index"
-    _index_with_metadata(index, embedder=NAME, dim=384, embedder_reference=encode_reference(ignored),
-                         embedder_via="http://generic-server/v1")
+    _index_with_metadata(
+        index,
+        embedder=NAME,
+        dim=384,
+        embedder_reference=encode_reference(ignored),
+        embedder_via="http://generic-server/v1",
+    )
     svc = qa.load(index_dir=index, documents=[doc])
     with pytest.raises(qa.IndexUnavailable) as err:
         svc.documents()
     assert str(err.value).startswith(
         "The embedder configured now, 'multilingual-e5-small' (384 dimensions, local), gives other vectors than the "
         "one that built the index (collection 'docqa'), 'multilingual-e5-small' (384 dimensions, "
-        "http://generic-server/v1): reference cosine 0.90")
+        "http://generic-server/v1): reference cosine 0.90"
+    )
     assert "input_type" in err.value.hint and "qa ingest --rebuild" in err.value.hint
     svc.ingest(rebuild=True)
     assert [d.source for d in svc.documents()] == [str(doc / "notes.md")]

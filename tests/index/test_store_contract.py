@@ -68,7 +68,7 @@ def test_written_documents_are_committed_with_their_text_and_records(store):
     assert sorted(sentences["texts"]) == ["The greenhouse grows saffron crocuses.", "The shed holds twelve rakes."]
     assert sentences["vectors"].shape == (2, DIM)
     for text, meta in zip(sentences["texts"], sentences["metadatas"]):
-        assert GARDEN.text[meta["start"]:meta["end"]] == text
+        assert GARDEN.text[meta["start"] : meta["end"]] == text
 
 
 def test_nearest_sentences_rank_by_cosine_and_respect_a_source_filter(store):

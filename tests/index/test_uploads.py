@@ -19,14 +19,17 @@ def _docx() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("data, name, suffix", [
-    (b"%PDF-1.7\n...", "scan.txt", ".pdf"),
-    (b"<!DOCTYPE html><html><body>x</body></html>", "page.pdf", ".html"),
-    (b"\xef\xbb\xbf  <!-- c --> <html lang=en>", "page", ".html"),
-    (b"# Title\n\nText.", "notes.md", ".md"),
-    (b"# Title\n\nText.", "notes.pdf", ".txt"),
-    (b"plain words", "", ".txt"),
-])
+@pytest.mark.parametrize(
+    "data, name, suffix",
+    [
+        (b"%PDF-1.7\n...", "scan.txt", ".pdf"),
+        (b"<!DOCTYPE html><html><body>x</body></html>", "page.pdf", ".html"),
+        (b"\xef\xbb\xbf  <!-- c --> <html lang=en>", "page", ".html"),
+        (b"# Title\n\nText.", "notes.md", ".md"),
+        (b"# Title\n\nText.", "notes.pdf", ".txt"),
+        (b"plain words", "", ".txt"),
+    ],
+)
 def test_the_kind_comes_from_the_bytes_not_the_name(data, name, suffix):
     assert sniff_suffix(data, name) == suffix
 
@@ -40,26 +43,32 @@ def test_a_word_document_is_recognised_and_other_zips_are_refused():
         sniff_suffix(other.getvalue(), "report.docx")
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary content"),
-    (b"caf\xe9 au lait", "not valid UTF-8 text \\(byte 3\\)"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary content"),
+        (b"caf\xe9 au lait", "not valid UTF-8 text \\(byte 3\\)"),
+    ],
+)
 def test_other_content_is_refused_with_the_reason(data, words):
     with pytest.raises(DocumentError, match=words):
         sniff_suffix(data, "x.txt")
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("../../etc/passwd", "passwd.txt"),
-    ("/abs/path/report.final.md", "report.final.txt"),
-    ("C:\\Users\\me\\notes.md", "notes.txt"),
-    ("\x00\x1b[31mred\u202e.md", "31mred.txt"),
-    ("..", "upload.txt"),
-    ("", "upload.txt"),
-    ("a b (1).md", "a b (1).txt"),
-    ("x" * 300 + ".md", "x" * 100 + ".txt"),
-    ("rm -rf $(whoami);.md", "rm -rf _(whoami).txt"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("../../etc/passwd", "passwd.txt"),
+        ("/abs/path/report.final.md", "report.final.txt"),
+        ("C:\\Users\\me\\notes.md", "notes.txt"),
+        ("\x00\x1b[31mred\u202e.md", "31mred.txt"),
+        ("..", "upload.txt"),
+        ("", "upload.txt"),
+        ("a b (1).md", "a b (1).txt"),
+        ("x" * 300 + ".md", "x" * 100 + ".txt"),
+        ("rm -rf $(whoami);.md", "rm -rf _(whoami).txt"),
+    ],
+)
 def test_names_become_plain_file_names(name, expected):
     assert safe_name(name, ".txt") == expected
 
@@ -93,8 +102,13 @@ def test_add_files_indexes_the_good_ones_and_leaves_nothing_of_the_bad(make_serv
     (docs / "base.txt").write_text("The library opens at nine in the morning.\n")
     service = make_service(docs, upload_dir=tmp_path / "uploads")
     service.ingest()
-    report = service.add_files([("notes.md", b"The meeting room is on the fourth floor. It seats twelve.\n"),
-                                ("scan.pdf", b"%PDF-1.4 not really"), ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF")])
+    report = service.add_files(
+        [
+            ("notes.md", b"The meeting room is on the fourth floor. It seats twelve.\n"),
+            ("scan.pdf", b"%PDF-1.4 not really"),
+            ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF"),
+        ]
+    )
     assert report.added == [str(tmp_path / "uploads/notes.md")]
     assert [str(e).split(":")[0] for e in report.errors] == ["photo.jpg", str(tmp_path / "uploads/scan.pdf")]
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["notes.md"]

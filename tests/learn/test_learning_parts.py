@@ -19,8 +19,14 @@ def test_splits_are_by_document_seeded_and_complete():
 
 
 def test_leave_out_and_perturbations_are_unanswerable():
-    q = LabelledQuestion("q1", "What is the main cause of HIV-1 infection in children?", "covid", "train", "p.txt",
-                         spans=(("p.txt", 0, 10),))
+    q = LabelledQuestion(
+        "q1",
+        "What is the main cause of HIV-1 infection in children?",
+        "covid",
+        "train",
+        "p.txt",
+        spans=(("p.txt", 0, 10),),
+    )
     (loo,) = leave_out([q])
     assert not loo.answerable and loo.leave_out == {"p.txt"} and loo.origin == "leave-out"
     own = set(terms(q.text)) | {"mother"}
@@ -44,8 +50,13 @@ def test_corpus_without_a_document_forgets_it(service):
 
 
 def _decisions() -> list[Decision]:
-    return [Decision(0.9, True, True, "a"), Decision(0.6, True, True, "a"), Decision(0.3, False, True, "a"),
-            Decision(0.5, False, False, "a"), Decision(0.1, False, False, "a")]
+    return [
+        Decision(0.9, True, True, "a"),
+        Decision(0.6, True, True, "a"),
+        Decision(0.3, False, True, "a"),
+        Decision(0.5, False, False, "a"),
+        Decision(0.1, False, False, "a"),
+    ]
 
 
 def test_balanced_precision_weighs_classes_alike():

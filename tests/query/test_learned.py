@@ -22,8 +22,13 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-@pytest.mark.parametrize("fit", [lambda x, y: fit_logistic(x, y, "m", FEATURES),
-                                 lambda x, y: fit_trees(x, y, "m", FEATURES, seed=1, iterations=40)])
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda x, y: fit_logistic(x, y, "m", FEATURES),
+        lambda x, y: fit_trees(x, y, "m", FEATURES, seed=1, iterations=40),
+    ],
+)
 def test_json_round_trip_gives_the_same_probabilities(fit, tmp_path):
     x, y = _data()
     model = fit(x, y)  # fit_* already checks the export against scikit-learn's own predictions

@@ -38,8 +38,9 @@ def _learned(p: float | None) -> Ranking:
     return Ranking([] if p is None else [Evidence(0, 0, 0, p, ())], 0.5)
 
 
-@pytest.mark.parametrize(("rules", "p", "t"), list(product([True, False], [None, 0.0, 0.05, 0.2, 0.9],
-                                                            [0.0, 0.069, 0.5, 1.0])))
+@pytest.mark.parametrize(
+    ("rules", "p", "t"), list(product([True, False], [None, 0.0, 0.05, 0.2, 0.9], [0.0, 0.069, 0.5, 1.0]))
+)
 def test_decision_is_the_and_of_rules_and_learned(rules, p, t):
     learned = _Fixed(_learned(p))
     ranking = VetoedEvidenceRanker(None, _Fixed(_rules(rules)), learned, t).rank(None)  # type: ignore[arg-type]
@@ -92,8 +93,13 @@ def test_vetoed_refuses_what_the_article_does_not_say(vetoed):
 
 def test_vetoed_never_answers_where_the_rules_refuse(service, vetoed):
     engine = vetoed._ready()
-    for question in ["What was Xiaomi's revenue in 2023?", "Who bought Joyo.com?", "Does Xiaomi sell laptops?",
-                     "What is the capital of Australia?", "When did Xiaomi's market value pass HK$1 trillion?"]:
+    for question in [
+        "What was Xiaomi's revenue in 2023?",
+        "Who bought Joyo.com?",
+        "Does Xiaomi sell laptops?",
+        "What is the capital of Australia?",
+        "When did Xiaomi's market value pass HK$1 trillion?",
+    ]:
         retrieval = engine.retriever.retrieve(condense(question, []))
         ranking = engine.ranker.rank(retrieval)
         assert isinstance(ranking, VetoedRanking)

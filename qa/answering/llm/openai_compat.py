@@ -41,24 +41,40 @@ def safe_url(url: str) -> str:
 class ChatClient:
     """A thin, failure-translating wrapper around the `openai` client."""
 
-    def __init__(self, base_url: str, api_key: SecretStr, model: str, temperature: float = 0.0,
-                 timeout: float = 60.0, max_tokens: int = 512, max_retries: int = 1):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: SecretStr,
+        model: str,
+        temperature: float = 0.0,
+        timeout: float = 60.0,
+        max_tokens: int = 512,
+        max_retries: int = 1,
+    ):
         self.url = safe_url(base_url)
         self.model = model
         self._temperature = temperature
         self._timeout = timeout
         self._max_tokens = max_tokens
         # Local servers take any key; the client insists on one.
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key.get_secret_value() or "not-needed",
-                                     timeout=timeout, max_retries=max_retries)
+        self._client = openai.OpenAI(
+            base_url=base_url,
+            api_key=api_key.get_secret_value() or "not-needed",
+            timeout=timeout,
+            max_retries=max_retries,
+        )
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Iterator[str]:
         """The text of the reply as it arrives."""
         response: Any = None
         try:
             response = self._client.chat.completions.create(
-                model=self.model, messages=cast(Any, messages), stream=True, temperature=self._temperature,
-                max_tokens=max_tokens or self._max_tokens)
+                model=self.model,
+                messages=cast(Any, messages),
+                stream=True,
+                temperature=self._temperature,
+                max_tokens=max_tokens or self._max_tokens,
+            )
             for chunk in response:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
@@ -71,8 +87,9 @@ class ChatClient:
         except (httpx2.HTTPError, httpx2.StreamError, OSError) as exc:
             raise self._stopped(exc) from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ModelUnavailable(f"The model server at {self.url} sent a malformed stream "
-                                   f"({type(exc).__name__}).") from None
+            raise ModelUnavailable(
+                f"The model server at {self.url} sent a malformed stream ({type(exc).__name__})."
+            ) from None
         finally:
             if response is not None:
                 response.close()
@@ -81,27 +98,36 @@ class ChatClient:
         return "".join(self.stream(messages, max_tokens))
 
     def _stopped(self, exc: Exception) -> ModelUnavailable:
-        return ModelUnavailable(f"The model server at {self.url} stopped in the middle of the answer "
-                                f"({type(exc).__name__}).", hint="Check that the server is running, then ask again.")
+        return ModelUnavailable(
+            f"The model server at {self.url} stopped in the middle of the answer ({type(exc).__name__}).",
+            hint="Check that the server is running, then ask again.",
+        )
 
     def _unavailable(self, exc: openai.OpenAIError) -> ModelUnavailable:
         """One clear message per kind of failure; the server's own text is left out (it may echo headers)."""
         where = f"The model server at {self.url}"
         if isinstance(exc, openai.APITimeoutError):
-            return ModelUnavailable(f"{where} did not answer within {self._timeout:g} s.",
-                                    hint="Raise QA_LLM_TIMEOUT, or use a smaller model.")
+            return ModelUnavailable(
+                f"{where} did not answer within {self._timeout:g} s.",
+                hint="Raise QA_LLM_TIMEOUT, or use a smaller model.",
+            )
         if isinstance(exc, openai.APIConnectionError):
-            return ModelUnavailable(f"{where} cannot be reached (connection refused or dropped).",
-                                    hint="Start the server, or check QA_LLM_BASE_URL.")
+            return ModelUnavailable(
+                f"{where} cannot be reached (connection refused or dropped).",
+                hint="Start the server, or check QA_LLM_BASE_URL.",
+            )
         status = getattr(exc, "status_code", None)
         if status in (401, 403):
             return ModelUnavailable(f"{where} rejected the API key (HTTP {status}).", hint="Check QA_LLM_API_KEY.")
         if status == 404:
-            return ModelUnavailable(f"{where} does not know model {self.model!r} (HTTP 404).",
-                                    hint="Check QA_LLM_MODEL and QA_LLM_BASE_URL (it usually ends in /v1).")
+            return ModelUnavailable(
+                f"{where} does not know model {self.model!r} (HTTP 404).",
+                hint="Check QA_LLM_MODEL and QA_LLM_BASE_URL (it usually ends in /v1).",
+            )
         if status == 429:
-            return ModelUnavailable(f"{where} is rate-limiting requests (HTTP 429).",
-                                    hint="Wait and retry, or check the account's quota.")
+            return ModelUnavailable(
+                f"{where} is rate-limiting requests (HTTP 429).", hint="Wait and retry, or check the account's quota."
+            )
         if status is not None:
             return ModelUnavailable(f"{where} failed (HTTP {status}).")
         return ModelUnavailable(f"{where} sent a malformed or broken stream ({type(exc).__name__}).")
@@ -112,8 +138,9 @@ class OpenAICompatibleModel:
 
     name = "openai-compatible"
 
-    def __init__(self, client: ChatClient, embedder: Embedder, fallback: bool = True,
-                 extractive: ExtractiveModel | None = None):
+    def __init__(
+        self, client: ChatClient, embedder: Embedder, fallback: bool = True, extractive: ExtractiveModel | None = None
+    ):
         self.client = client
         self._embedder = embedder
         self._fallback = fallback
@@ -158,8 +185,14 @@ class OpenAICompatibleModel:
             yield from self._show(claim, verifier, parts)
         self._record(verifier.stats)
         if parts:
-            yield Reply("".join(parts), True, cites.citations, context.question,
-                        context.retrieval.query.search, looked_at(context))
+            yield Reply(
+                "".join(parts),
+                True,
+                cites.citations,
+                context.question,
+                context.retrieval.query.search,
+                looked_at(context),
+            )
         elif verifier.stats.refusals or not self._fallback:
             yield Delta(REFUSAL)
             yield refusal(context)
@@ -181,6 +214,13 @@ class OpenAICompatibleModel:
         self._local.stats = stats
         with self._totals_lock:
             self.totals.add(stats)
-        log.info("citations: %d written, %d kept, %d dropped, %d repaired, %d added; "
-                 "%d of %d sentences unsupported", stats.markers, stats.kept, stats.dropped, stats.repaired,
-                 stats.added, stats.unsupported_sentences, stats.sentences)
+        log.info(
+            "citations: %d written, %d kept, %d dropped, %d repaired, %d added; %d of %d sentences unsupported",
+            stats.markers,
+            stats.kept,
+            stats.dropped,
+            stats.repaired,
+            stats.added,
+            stats.unsupported_sentences,
+            stats.sentences,
+        )

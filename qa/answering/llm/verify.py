@@ -217,6 +217,9 @@ def reply_problems(reply: Reply, scorer: Scorer, document_text: TextOf = file_te
 
 
 def _units_of(citation, corpus: Corpus) -> list[Unit]:
-    ks = [k for k, s in enumerate(corpus.sentences)
-          if s.source == citation.source and citation.start <= s.start and s.end <= citation.end]
+    ks = [
+        k
+        for k, s in enumerate(corpus.sentences)
+        if s.source == citation.source and citation.start <= s.start and s.end <= citation.end
+    ]
     return [(ks[0], ks[-1])] if ks else []

@@ -24,15 +24,25 @@ JSON_BODY_LIMIT = 1_000_000  # a question, a history and options; far more than 
 _MULTIPART_OVERHEAD = 1_000_000
 
 
-def create_api(services: Mapping[str, QAService], guard: Guard | None = None,
-               cors_origins: list[str] | None = None, notebooks: Notebooks | None = None) -> FastAPI:
+def create_api(
+    services: Mapping[str, QAService],
+    guard: Guard | None = None,
+    cors_origins: list[str] | None = None,
+    notebooks: Notebooks | None = None,
+) -> FastAPI:
     """The API over the answer models a server offers (the first is the default) and the web chat's
     notebooks; `guard` checks callers."""
     guard = guard or Guard(None, [])
     settings = next(iter(services.values())).settings
-    app = FastAPI(title="docqa", version=package_version(), openapi_url="/openapi.json", docs_url="/docs",
-                  redoc_url=None, description="Answers from your documents; every claim cites its exact passage. "
-                  "Errors are `{\"error\": {\"type\", \"message\", \"hint\"}}`.")
+    app = FastAPI(
+        title="docqa",
+        version=package_version(),
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        description="Answers from your documents; every claim cites its exact passage. "
+        'Errors are `{"error": {"type", "message", "hint"}}`.',
+    )
     errors.install(app)
     secured = [Depends(guard)]
     routers = {"docqa": rest_router(services, notebooks), "OpenAI-compatible": chat_router(services)}
@@ -50,23 +60,34 @@ def create_api(services: Mapping[str, QAService], guard: Guard | None = None,
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     if cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     return app
 
 
 def _unknown_under_v1(routers: list[APIRouter]) -> APIRouter:
     """Any other `/v1` request is a JSON 404, or a 405 naming the methods a known path takes."""
-    known = [(compile_path("/v1" + route.path)[0], route.methods) for router in routers for route in router.routes
-             if isinstance(route, APIRoute)]
+    known = [
+        (compile_path("/v1" + route.path)[0], route.methods)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     router = APIRouter(include_in_schema=False)
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown(path: str, request: Request) -> None:
         allowed = sorted({m for pattern, methods in known if pattern.match(f"/v1/{path}") for m in methods or ()})
         if allowed:
-            raise ApiError(405, f"/v1/{path} does not take {request.method}; it takes {', '.join(allowed)}.",
-                           headers={"Allow": ", ".join(allowed)})
+            raise ApiError(
+                405,
+                f"/v1/{path} does not take {request.method}; it takes {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise ApiError(404, f"No API endpoint /v1/{path}.", "The endpoints are listed at /docs.")
 
     return router

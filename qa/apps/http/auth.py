@@ -37,9 +37,12 @@ class Guard:
             if user is not None:
                 request.state.user = user  # notebooks are per user, as in the web chat
                 return
-        raise ApiError(401, "Authentication required: a valid login or API key.",
-                       "Send `Authorization: Bearer <key>` (QA_API_KEYS) or HTTP Basic with a web chat login.",
-                       headers=_CHALLENGE)
+        raise ApiError(
+            401,
+            "Authentication required: a valid login or API key.",
+            "Send `Authorization: Bearer <key>` (QA_API_KEYS) or HTTP Basic with a web chat login.",
+            headers=_CHALLENGE,
+        )
 
     def _basic(self, value: str) -> str | None:
         """The user a Basic credential names, if it is one of the logins."""

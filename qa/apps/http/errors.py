@@ -25,9 +25,18 @@ STATUS_OF: dict[type[QAError], int] = {
     IndexUnavailable: 503,
     ModelUnavailable: 503,
 }
-_REASONS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            411: "length_required", 413: "payload_too_large", 415: "unsupported_media_type",
-            422: "invalid_request", 503: "unavailable"}
+_REASONS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    411: "length_required",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):
@@ -45,8 +54,9 @@ def error_body(kind: str, message: str, hint: str = "") -> dict:
     return {"error": {"type": kind, "message": message, "hint": hint}}
 
 
-def error_response(status: int, kind: str, message: str, hint: str = "",
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, kind: str, message: str, hint: str = "", headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(kind, message, hint), status_code=status, headers=headers)
 
 
@@ -86,13 +96,21 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return error_response(422, "invalid_request", _validation_message(exc),
-                              "The request body does not match the schema at /openapi.json.")
+        return error_response(
+            422,
+            "invalid_request",
+            _validation_message(exc),
+            "The request body does not match the schema at /openapi.json.",
+        )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        return error_response(exc.status_code, _REASONS.get(exc.status_code, "error"), str(exc.detail),
-                              headers=getattr(exc, "headers", None))
+        return error_response(
+            exc.status_code,
+            _REASONS.get(exc.status_code, "error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error answering %s %s", request.method, request.url.path)

@@ -57,22 +57,30 @@ def chat_router(services: Mapping[str, QAService]) -> APIRouter:
 
     @router.get("/models", summary="The answer models, OpenAI style")
     def models() -> dict:
-        return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "docqa"}
-                                           for name in services]}
+        return {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "created": 0, "owned_by": "docqa"} for name in services],
+        }
 
     @router.post("/chat/completions", summary="OpenAI-compatible chat completion with citations")
     def chat(request: ChatRequest) -> Any:
         if request.model not in services:
-            raise ApiError(404, f"The model {request.model!r} does not exist; this server offers "
-                           f"{', '.join(services)}.", "GET /v1/models lists them.")
+            raise ApiError(
+                404,
+                f"The model {request.model!r} does not exist; this server offers {', '.join(services)}.",
+                "GET /v1/models lists them.",
+            )
         question, history = _conversation(request.messages)
         events = services[request.model].stream(question, history)
         completion = _Completion(request.model, request.sources_block)
         if not request.stream:
             final = [event for event in events if isinstance(event, Reply)][-1]
             return completion.whole(final)
-        return StreamingResponse(completion.chunks(first_then_rest(events)), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            completion.chunks(first_then_rest(events)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     return router
 
@@ -83,8 +91,9 @@ def _text(message: ChatMessage, where: str) -> str:
     if isinstance(message.content, str):
         return message.content
     if any(part.type != "text" for part in message.content):
-        raise InvalidQuestion(f"{where}: only text content is understood, not "
-                              f"{sorted({p.type for p in message.content} - {'text'})}.")
+        raise InvalidQuestion(
+            f"{where}: only text content is understood, not {sorted({p.type for p in message.content} - {'text'})}."
+        )
     return "".join(part.text or "" for part in message.content)
 
 
@@ -97,8 +106,10 @@ def _conversation(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str]
     for number, message in enumerate(earlier):
         role = _ROLES.get(message.role)
         if role is None:
-            raise InvalidQuestion(f"messages[{number}].role {message.role!r} is not one docqa understands "
-                                  "(user, assistant, system, developer).")
+            raise InvalidQuestion(
+                f"messages[{number}].role {message.role!r} is not one docqa understands "
+                "(user, assistant, system, developer)."
+            )
         history.append({"role": role, "content": _text(message, f"messages[{number}]").split(SOURCES_HEADING)[0]})
     return _text(last, f"messages[{len(messages) - 1}]"), history
 
@@ -125,14 +136,31 @@ class _Completion:
 
     def whole(self, reply: Reply) -> dict[str, Any]:
         content = reply.answer + (sources_block(reply) if self.with_sources else "")
-        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop", "logprobs": None}],
-                **self._extra(reply)}
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            **self._extra(reply),
+        }
 
     def _chunk(self, delta: dict[str, str], finish: Literal["stop"] | None = None, **extra: Any) -> str:
-        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+        body = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            **extra,
+        }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     def chunks(self, events: Iterator[Delta | Reply]) -> Iterator[str]:

@@ -29,8 +29,15 @@ def package_version() -> str:
 
 
 def document_out(record: DocumentRecord) -> dict[str, Any]:
-    return {"id": record.id, "source": record.source, "title": record.title, "date": record.date,
-            "chunks": record.chunks, "sentences": record.sentences, "ingested_at": record.ingested_at}
+    return {
+        "id": record.id,
+        "source": record.source,
+        "title": record.title,
+        "date": record.date,
+        "chunks": record.chunks,
+        "sentences": record.sentences,
+        "ingested_at": record.ingested_at,
+    }
 
 
 def first_then_rest(events: Iterator[Any]) -> Iterator[Any]:
@@ -48,8 +55,9 @@ def sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-NotebookParam = Annotated[str | None, Query(description="A notebook id from the web chat (default: the "
-                                                       "configured collection)")]
+NotebookParam = Annotated[
+    str | None, Query(description="A notebook id from the web chat (default: the configured collection)")
+]
 
 
 def rest_router(services: Mapping[str, QAService], notebooks: Notebooks | None = None) -> APIRouter:
@@ -66,9 +74,18 @@ def rest_router(services: Mapping[str, QAService], notebooks: Notebooks | None =
     def collection(notebook: str | None, request: Request) -> QAService:
         return next(iter(models(notebook, request).values()))
 
-    @router.post("/ask", response_model=ReplyOut, response_model_exclude_none=True, summary="Ask a question",
-                 responses={200: {"content": {"text/event-stream": {}},
-                                  "description": "The reply; with `stream`, `delta` events then one `reply` event"}})
+    @router.post(
+        "/ask",
+        response_model=ReplyOut,
+        response_model_exclude_none=True,
+        summary="Ask a question",
+        responses={
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "The reply; with `stream`, `delta` events then one `reply` event",
+            }
+        },
+    )
     def ask(request: AskRequest, http: Request) -> Any:
         """Answer with citations, or refuse when the documents do not hold the answer."""
         service = pick(models(request.notebook, http), request.model)
@@ -77,8 +94,11 @@ def rest_router(services: Mapping[str, QAService], notebooks: Notebooks | None =
         if not request.stream:
             final = [event for event in events if isinstance(event, Reply)][-1]
             return JSONResponse(final.to_dict())
-        return StreamingResponse(_sse_events(first_then_rest(events)), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _sse_events(first_then_rest(events)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @router.get("/documents", response_model=list[DocumentOut], summary="List the indexed documents")
     def documents(request: Request, notebook: NotebookParam = None) -> Any:
@@ -91,30 +111,42 @@ def rest_router(services: Mapping[str, QAService], notebooks: Notebooks | None =
         return {**document_out(record), "text": main.document_text(record.source) or ""}
 
     @router.post("/documents", response_model=UploadOut, summary="Upload documents (multipart, field `files`)")
-    def upload(files: Annotated[list[UploadFile], File(description="Text, Markdown, HTML, PDF or DOCX")],
-               request: Request, notebook: NotebookParam = None) -> Any:
+    def upload(
+        files: Annotated[list[UploadFile], File(description="Text, Markdown, HTML, PDF or DOCX")],
+        request: Request,
+        notebook: NotebookParam = None,
+    ) -> Any:
         """Each file is checked by its content and indexed; files that cannot be used are listed in `errors`."""
         main = collection(notebook, request)
         settings = main.settings
         if len(files) > settings.max_upload_files:
-            raise ApiError(413, f"{len(files)} files in one upload; the limit is {settings.max_upload_files}.",
-                           "Send fewer at a time, or raise QA_MAX_UPLOAD_FILES.")
+            raise ApiError(
+                413,
+                f"{len(files)} files in one upload; the limit is {settings.max_upload_files}.",
+                "Send fewer at a time, or raise QA_MAX_UPLOAD_FILES.",
+            )
         received = []
         for upload_file in files:
             data = upload_file.file.read(settings.max_file_bytes + 1)
             if len(data) > settings.max_file_bytes:
-                raise ApiError(413, f"{upload_file.filename}: over the limit of {settings.max_file_bytes} bytes; "
-                               "nothing was added.", "Split the file, or raise QA_MAX_FILE_BYTES.")
+                raise ApiError(
+                    413,
+                    f"{upload_file.filename}: over the limit of {settings.max_file_bytes} bytes; nothing was added.",
+                    "Split the file, or raise QA_MAX_FILE_BYTES.",
+                )
             received.append((upload_file.filename or "upload", data))
         report = main.add_files(received)
         records = {d.source: d for d in main.documents()}
-        body = {kind: [document_out(records[s]) for s in getattr(report, kind) if s in records]
-                for kind in ("added", "updated", "unchanged")}
+        body = {
+            kind: [document_out(records[s]) for s in getattr(report, kind) if s in records]
+            for kind in ("added", "updated", "unchanged")
+        }
         body["errors"] = [{"message": str(error)} for error in report.errors]
         if report.errors and not any(body[kind] for kind in ("added", "updated", "unchanged")):
             first = report.errors[0]
-            return JSONResponse(error_body("document_error", "; ".join(map(str, report.errors)), first.hint),
-                                status_code=400)
+            return JSONResponse(
+                error_body("document_error", "; ".join(map(str, report.errors)), first.hint), status_code=400
+            )
         return body
 
     @router.delete("/documents/{document_id}", status_code=204, summary="Forget a document")
@@ -131,8 +163,12 @@ def health_router(services: Mapping[str, QAService]) -> APIRouter:
     router = APIRouter()
     main = next(iter(services.values()))
 
-    @router.get("/health", response_model=Health, summary="Is the index loaded (for load balancers)",
-                responses={503: {"model": Health}})
+    @router.get(
+        "/health",
+        response_model=Health,
+        summary="Is the index loaded (for load balancers)",
+        responses={503: {"model": Health}},
+    )
     def health() -> Any:
         body = {"version": package_version(), "model": next(iter(services)), "models": list(services)}
         try:

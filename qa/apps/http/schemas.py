@@ -23,12 +23,15 @@ class AskRequest(BaseModel):
     history: list[Turn] | None = Field(None, description="Earlier turns, oldest first, for follow-up questions")
     top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="Passages to consider (default: QA_TOP_K)")
     model: str | None = Field(None, description="An answer model from /v1/models (default: the configured one)")
-    notebook: str | None = Field(None, description="A notebook id (web chat notebooks; default: the configured "
-                                 "collection)")
-    sources: list[str] | None = Field(None, description="Only search these documents (ids or sources from "
-                                      "/v1/documents)")
-    explain: bool = Field(False, description="Add an `explain` field: the evidence looked at and why it "
-                          "answered or refused")
+    notebook: str | None = Field(
+        None, description="A notebook id (web chat notebooks; default: the configured collection)"
+    )
+    sources: list[str] | None = Field(
+        None, description="Only search these documents (ids or sources from /v1/documents)"
+    )
+    explain: bool = Field(
+        False, description="Add an `explain` field: the evidence looked at and why it answered or refused"
+    )
     stream: bool = Field(False, description="Answer as server-sent events: `delta` events, then one `reply`")
 
 
@@ -94,7 +97,8 @@ class ErrorOut(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": text} for status, text in {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in {
         400: "Bad input (an empty question, a malformed history, an unreadable file)",
         401: "No valid login or API key",
         404: "No such document or model",

@@ -63,18 +63,21 @@ class LibraryHandlers:
         choices = [(source_label(d), d.id) for d in documents]
         ids = [d.id for d in documents]
         ticked = ids if selected is None else [i for i in ids if i in selected]
-        return (documents_line(documents), gr.update(choices=choices, value=ticked),
-                gr.update(choices=choices, value=None))
+        return (
+            documents_line(documents),
+            gr.update(choices=choices, value=ticked),
+            gr.update(choices=choices, value=None),
+        )
 
     # notebooks
 
     def load(self, request: gr.Request) -> tuple:
         """On page load: this user's notebooks, and the default one's documents."""
-        return (gr.update(choices=self.notebook_choices(request), value=DEFAULT_ID),
-                *self.views(DEFAULT_ID, request))
+        return (gr.update(choices=self.notebook_choices(request), value=DEFAULT_ID), *self.views(DEFAULT_ID, request))
 
-    def switch(self, target: str, current: str, chat: list, turns: list, panels: dict, conversations: dict,
-               request: gr.Request) -> tuple:
+    def switch(
+        self, target: str, current: str, chat: list, turns: list, panels: dict, conversations: dict, request: gr.Request
+    ) -> tuple:
         """Keep the current notebook's conversation, bring back the target's, show its documents."""
         conversations = {**conversations, current: (chat, turns, panels)}
         chat, turns, panels = conversations.get(target, ([], [], {}))
@@ -110,13 +113,22 @@ class LibraryHandlers:
             gr.Warning(exc.user_message())
             return gr.skip(), gr.skip(), gr.update(visible=False)
         conversations = {k: v for k, v in conversations.items() if k != notebook}
-        return (gr.update(choices=self.notebook_choices(request), value=DEFAULT_ID), conversations,
-                gr.update(visible=False))
+        return (
+            gr.update(choices=self.notebook_choices(request), value=DEFAULT_ID),
+            conversations,
+            gr.update(visible=False),
+        )
 
     # documents
 
-    def add_dropped(self, files: list[str] | None, notebook: str, selected: list[str], request: gr.Request,
-               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # noqa: B008 (Gradio injects it)
+    def add_dropped(
+        self,
+        files: list[str] | None,
+        notebook: str,
+        selected: list[str],
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio injects it)
+    ) -> tuple:
         """Index dropped files into the notebook: one status line per file, the new ones ticked."""
         if not files:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -124,12 +136,15 @@ class LibraryHandlers:
             report = self._add(files, notebook, request)
         except QAError as exc:
             return None, render.error_html(exc.user_message()), gr.skip(), gr.skip(), gr.skip()
-        lines = [f"Added {Path(s).name}" for s in report.added] + \
-                [f"Updated {Path(s).name}" for s in report.updated] + \
-                [f"Already here: {Path(s).name}" for s in report.unchanged] + \
-                [f"Not added: {render.text(str(e))}" for e in report.errors]
-        status = "<br>".join(f"<span class='{'qa-error' if ln.startswith('Not') else 'qa-ok'}'>{ln}</span>"
-                             for ln in lines)
+        lines = (
+            [f"Added {Path(s).name}" for s in report.added]
+            + [f"Updated {Path(s).name}" for s in report.updated]
+            + [f"Already here: {Path(s).name}" for s in report.unchanged]
+            + [f"Not added: {render.text(str(e))}" for e in report.errors]
+        )
+        status = "<br>".join(
+            f"<span class='{'qa-error' if ln.startswith('Not') else 'qa-ok'}'>{ln}</span>" for ln in lines
+        )
         fresh = {d.id for d in self._reader(notebook, request).documents() if d.source in report.added}
         line, checks, picker = self.views(notebook, request, [*selected, *fresh])
         return None, status, line, checks, picker
@@ -183,18 +198,26 @@ class LibraryHandlers:
 
     def api_upload(self, notebook: str | None, files: list[str] | None, request: gr.Request) -> dict:
         """`/upload`: add files to a notebook; the same report as `POST /v1/documents`."""
+
         def run() -> dict:
             report = self._add(files or [], notebook or DEFAULT_ID, request)
-            return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-                    "errors": [str(e) for e in report.errors]}
+            return {
+                "added": report.added,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "errors": [str(e) for e in report.errors],
+            }
+
         return self._api(run)
 
     def api_remove(self, notebook: str | None, document: str, request: gr.Request) -> bool:
         """`/remove`: forget a document of a notebook by its id; False if there was none."""
+
         def run() -> bool:
             service = self.notebooks.writable(notebook or DEFAULT_ID, user_of(request))
             record = service.document(document)
             return record is not None and service.remove(record.source)
+
         return self._api(run)
 
     @staticmethod
@@ -209,5 +232,11 @@ class LibraryHandlers:
 
 
 def _document(record: DocumentRecord) -> dict:
-    return {"id": record.id, "source": record.source, "title": record.title, "chunks": record.chunks,
-            "sentences": record.sentences, "ingested_at": record.ingested_at}
+    return {
+        "id": record.id,
+        "source": record.source,
+        "title": record.title,
+        "chunks": record.chunks,
+        "sentences": record.sentences,
+        "ingested_at": record.ingested_at,
+    }

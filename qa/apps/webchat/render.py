@@ -10,8 +10,9 @@ from pathlib import Path
 from qa.answering.citations import MARKER
 from qa.reply import Citation, Reply, SourcePassage
 
-_ESCAPES = str.maketrans({**{c: f"&#{ord(c)};" for c in "\\`*_[]#|~$"},
-                          "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
+_ESCAPES = str.maketrans(
+    {**{c: f"&#{ord(c)};" for c in "\\`*_[]#|~$"}, "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+)
 _LIST_START = re.compile(r"^(\s*)(\d+\.|[-+])", re.MULTILINE)
 _SHOWN_WHEN_REFUSED = 3
 _TOOLTIP_CHARS = 300
@@ -31,12 +32,14 @@ def streaming_html(partial: str) -> str:
 def answer_html(reply: Reply, turn: int) -> str:
     """The final answer with each `[n]` a link to its passage (hover shows the passage)."""
     if not reply.supported:
-        return (f"<div class='qa-refusal'><strong>Not in the documents.</strong> {text(reply.answer)}"
-                "<br><span class='qa-hint'>The closest passages are listed under Sources.</span></div>")
+        return (
+            f"<div class='qa-refusal'><strong>Not in the documents.</strong> {text(reply.answer)}"
+            "<br><span class='qa-hint'>The closest passages are listed under Sources.</span></div>"
+        )
     by_number = {c.number: c for c in reply.citations}
     parts, last = [], 0
     for match in MARKER.finditer(reply.answer):
-        parts.append(text(reply.answer[last:match.start()]))
+        parts.append(text(reply.answer[last : match.start()]))
         cited = by_number.get(int(match.group(1)))
         parts.append(_cite_link(cited, turn) if cited else text(match.group(0)))
         last = match.end()
@@ -59,8 +62,10 @@ def sources_html(reply: Reply, turn: int) -> str:
     if not closest:
         return "<div class='qa-sources'><h3>Sources</h3><p>No passages were found.</p></div>"
     cards = "".join(_passage_card(p) for p in closest)
-    return ("<div class='qa-sources qa-sources-refused'><h3>Closest passages</h3>"
-            f"<p class='qa-hint'>None of these answers the question.</p>{cards}</div>")
+    return (
+        "<div class='qa-sources qa-sources-refused'><h3>Closest passages</h3>"
+        f"<p class='qa-hint'>None of these answers the question.</p>{cards}</div>"
+    )
 
 
 def empty_sources_html() -> str:
@@ -95,26 +100,31 @@ def _joined(passages) -> list[tuple[int, str]]:
 
 def _cite_link(citation: Citation, turn: int) -> str:
     tip = citation.text if len(citation.text) <= _TOOLTIP_CHARS else citation.text[:_TOOLTIP_CHARS] + "..."
-    return (f"<a class='qa-cite' href='#qa-src-{turn}-{citation.number}' "
-            f"title='{text(tip)}'>[{citation.number}]</a>")
+    return f"<a class='qa-cite' href='#qa-src-{turn}-{citation.number}' title='{text(tip)}'>[{citation.number}]</a>"
 
 
 def _citation_card(citation: Citation, passages: list[SourcePassage], turn: int) -> str:
     before, cited, after = excerpt(citation, passages)
-    return (f"<div class='qa-source' id='qa-src-{turn}-{citation.number}'>"
-            f"<div class='qa-source-head'><span class='qa-num'>[{citation.number}]</span> "
-            f"{_heading(citation.title, citation.source, citation.start, citation.end)}</div>"
-            f"<p class='qa-passage'>{text(before)}<mark>{text(cited)}</mark>{text(after)}</p></div>")
+    return (
+        f"<div class='qa-source' id='qa-src-{turn}-{citation.number}'>"
+        f"<div class='qa-source-head'><span class='qa-num'>[{citation.number}]</span> "
+        f"{_heading(citation.title, citation.source, citation.start, citation.end)}</div>"
+        f"<p class='qa-passage'>{text(before)}<mark>{text(cited)}</mark>{text(after)}</p></div>"
+    )
 
 
 def _passage_card(passage: SourcePassage) -> str:
-    return (f"<div class='qa-source qa-looked-at'><div class='qa-source-head'>"
-            f"{_heading(passage.title, passage.source, passage.start, passage.end)}</div>"
-            f"<p class='qa-passage'>{text(passage.text)}</p></div>")
+    return (
+        f"<div class='qa-source qa-looked-at'><div class='qa-source-head'>"
+        f"{_heading(passage.title, passage.source, passage.start, passage.end)}</div>"
+        f"<p class='qa-passage'>{text(passage.text)}</p></div>"
+    )
 
 
 def _heading(title: str, source: str, start: int, end: int) -> str:
     name = Path(source).name
     headline = f"<span class='qa-title'>{text(title)}</span><br>" if title else ""
-    return (f"{headline}<span class='qa-meta' title='{text(source)}'>{text(name)} "
-            f"&middot; characters {start:,}&ndash;{end:,}</span>")
+    return (
+        f"{headline}<span class='qa-meta' title='{text(source)}'>{text(name)} "
+        f"&middot; characters {start:,}&ndash;{end:,}</span>"
+    )

@@ -55,8 +55,10 @@ def serve(settings: Settings) -> None:
 
     credentials, keys = logins(settings), api_keys(settings)
     if not credentials and not is_loopback(settings.host):
-        raise ConfigError(f"Serving on {settings.host} would let anyone on the network in: there is no login.",
-                          hint="Set QA_AUTH or QA_AUTH_FILE, or serve on 127.0.0.1.")
+        raise ConfigError(
+            f"Serving on {settings.host} would let anyone on the network in: there is no login.",
+            hint="Set QA_AUTH or QA_AUTH_FILE, or serve on 127.0.0.1.",
+        )
     listener = _bind(settings.host, settings.port)
     service = QAService.from_settings(settings)
     service.warm_up()
@@ -64,12 +66,23 @@ def serve(settings: Settings) -> None:
     notebooks = Notebooks(services, default_read_only=bool(credentials))
     app = create_api(services, Guard(credentials, keys), settings.cors_origins, notebooks)
     page = build(services, notebooks).queue(default_concurrency_limit=settings.web_concurrency)
-    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
-                              font_mono=["ui-monospace", "monospace"])  # system fonts: no font CDN
-    app = gr.mount_gradio_app(app, page, path="", auth=credentials, theme=theme,
-                              css=(_STATIC / "chat.css").read_text(encoding="utf-8"),
-                              js=(_STATIC / "chat.js").read_text(encoding="utf-8"), footer_links=["api"],
-                              ssr_mode=False, mcp_server=False, show_error=False, max_file_size=settings.max_file_bytes)
+    theme = gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )  # system fonts: no font CDN
+    app = gr.mount_gradio_app(
+        app,
+        page,
+        path="",
+        auth=credentials,
+        theme=theme,
+        css=(_STATIC / "chat.css").read_text(encoding="utf-8"),
+        js=(_STATIC / "chat.js").read_text(encoding="utf-8"),
+        footer_links=["api"],
+        ssr_mode=False,
+        mcp_server=False,
+        show_error=False,
+        max_file_size=settings.max_file_bytes,
+    )
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True, name="http")
     thread.start()
@@ -78,8 +91,10 @@ def serve(settings: Settings) -> None:
             raise ConfigError("The server stopped while starting; the log above says why.")
         time.sleep(0.05)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"docqa web chat: http://{host}:{listener.getsockname()[1]}/  (API: /v1, docs: /docs; Ctrl-C to stop)",
-          flush=True)
+    print(
+        f"docqa web chat: http://{host}:{listener.getsockname()[1]}/  (API: /v1, docs: /docs; Ctrl-C to stop)",
+        flush=True,
+    )
     try:
         while thread.is_alive():
             thread.join(0.5)
@@ -107,6 +122,8 @@ def _bind(host: str, port: int) -> socket.socket:
         listener.bind(address)
         listener.listen(2048)
     except OSError:
-        raise ConfigError(f"Cannot serve on {host}:{port}: the port is in use or the address is not this "
-                          "machine's.", hint="Pick another port with --port or QA_PORT.") from None
+        raise ConfigError(
+            f"Cannot serve on {host}:{port}: the port is in use or the address is not this machine's.",
+            hint="Pick another port with --port or QA_PORT.",
+        ) from None
     return listener

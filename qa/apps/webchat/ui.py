@@ -39,9 +39,18 @@ class ChatHandlers:
             return pick(self._services, model)
         return pick(self._notebooks.services(notebook, user_of(request)), model)
 
-    def respond(self, message: str, chat: list, turns: list, panels: dict, top_k: float,
-                model: str | None = None, notebook: str | None = None, sources: list[str] | None = None,
-                request: gr.Request | None = None) -> Iterator[tuple]:
+    def respond(
+        self,
+        message: str,
+        chat: list,
+        turns: list,
+        panels: dict,
+        top_k: float,
+        model: str | None = None,
+        notebook: str | None = None,
+        sources: list[str] | None = None,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple]:
         """Stream one answer into the chat: (textbox, chat, turns, panels, sources) per update. `sources`
         are the ticked documents; all of them ticked means no restriction."""
         question = (message or "").strip()
@@ -72,9 +81,16 @@ class ChatHandlers:
             return
         yield "", *self._finish(question, reply, chat, turns, panels)
 
-    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
-            model: str | None = None, sources: list[str] | None = None, notebook: str | None = None,
-            request: gr.Request | None = None) -> dict:
+    def ask(
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        sources: list[str] | None = None,
+        notebook: str | None = None,
+        request: gr.Request | None = None,
+    ) -> dict:
         """The `/ask` API: the same object as `qa ask --json`; `sources` restricts it to some documents of
         the notebook (the default one when not given)."""
         try:
@@ -134,77 +150,140 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
     library = LibraryHandlers(notebooks)
     settings = handlers.service(None).settings
     with gr.Blocks(title="docqa", analytics_enabled=False) as page:
-        gr.Markdown("## docqa\nAsk about the documents. Every claim cites its passage: "
-                    "hover over or click a citation like [1] to see it.")
+        gr.Markdown(
+            "## docqa\nAsk about the documents. Every claim cites its passage: "
+            "hover over or click a citation like [1] to see it."
+        )
         docs_line = gr.Markdown("", elem_id="qa-docs")
         turns, panels = gr.State([]), gr.State({})
         current, conversations = gr.State(DEFAULT_ID), gr.State({})
         with gr.Sidebar(open=True, width=380, elem_id="qa-library"):
             with gr.Accordion("Notebook", open=True):
-                notebook = gr.Dropdown([("Bundled documents", DEFAULT_ID)], value=DEFAULT_ID, show_label=False,
-                                       elem_id="qa-notebook")
+                notebook = gr.Dropdown(
+                    [("Bundled documents", DEFAULT_ID)], value=DEFAULT_ID, show_label=False, elem_id="qa-notebook"
+                )
                 with gr.Row():
-                    name = gr.Textbox(show_label=False, placeholder="Notebook name", elem_id="qa-notebook-name",
-                                      scale=3, max_length=60)
+                    name = gr.Textbox(
+                        show_label=False,
+                        placeholder="Notebook name",
+                        elem_id="qa-notebook-name",
+                        scale=3,
+                        max_length=60,
+                    )
                     create = gr.Button("New", size="sm", elem_id="qa-notebook-new", scale=1)
                     rename = gr.Button("Rename", size="sm", elem_id="qa-notebook-rename", scale=1)
                     delete = gr.Button("Delete", size="sm", elem_id="qa-notebook-delete", scale=1)
-                delete_sure = gr.Button("Delete this notebook and its documents", variant="stop", size="sm",
-                                        visible=False, elem_id="qa-notebook-delete-confirm")
+                delete_sure = gr.Button(
+                    "Delete this notebook and its documents",
+                    variant="stop",
+                    size="sm",
+                    visible=False,
+                    elem_id="qa-notebook-delete-confirm",
+                )
             with gr.Accordion("Documents", open=True):
                 checks = gr.CheckboxGroup([], label="Sources questions use", elem_id="qa-source-select")
-                upload = gr.File(label="Add documents (.txt .md .html .pdf .docx)", file_count="multiple",
-                                 file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"],
-                                 elem_id="qa-upload", height=110)
+                upload = gr.File(
+                    label="Add documents (.txt .md .html .pdf .docx)",
+                    file_count="multiple",
+                    file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"],
+                    elem_id="qa-upload",
+                    height=110,
+                )
                 status = gr.HTML("", elem_id="qa-upload-status")
                 with gr.Row():
                     picker = gr.Dropdown([], show_label=False, elem_id="qa-doc", scale=3)
                     show = gr.Button("Open", size="sm", elem_id="qa-doc-show", scale=1)
                     remove = gr.Button("Remove", size="sm", elem_id="qa-doc-remove", scale=1)
-                remove_sure = gr.Button("Remove this document from the notebook", variant="stop", size="sm",
-                                        visible=False, elem_id="qa-doc-remove-confirm")
-                text = gr.Textbox(visible=False, lines=10, max_lines=20, interactive=False, elem_id="qa-doc-text",
-                                  buttons=["copy"])
+                remove_sure = gr.Button(
+                    "Remove this document from the notebook",
+                    variant="stop",
+                    size="sm",
+                    visible=False,
+                    elem_id="qa-doc-remove-confirm",
+                )
+                text = gr.Textbox(
+                    visible=False, lines=10, max_lines=20, interactive=False, elem_id="qa-doc-text", buttons=["copy"]
+                )
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", elem_id="qa-chat", height=480, latex_delimiters=[],
-                                  feedback_options=None, buttons=["copy"], placeholder="No questions yet.")
+                chat = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="qa-chat",
+                    height=480,
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    buttons=["copy"],
+                    placeholder="No questions yet.",
+                )
                 with gr.Row():
-                    question = gr.Textbox(show_label=False, placeholder="Ask a question about the documents",
-                                          elem_id="qa-question", scale=5, max_length=settings.max_question_chars)
+                    question = gr.Textbox(
+                        show_label=False,
+                        placeholder="Ask a question about the documents",
+                        elem_id="qa-question",
+                        scale=5,
+                        max_length=settings.max_question_chars,
+                    )
                     ask = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1)
                 clear = gr.Button("Clear conversation", elem_id="qa-clear", size="sm")
                 gr.Examples(list(settings.examples), inputs=question, label="Examples")
                 with gr.Accordion("Settings", open=False):
-                    top_k = gr.Slider(1, MAX_TOP_K, value=settings.top_k, step=1, label="Passages to consider (top-k)",
-                                      elem_id="qa-top-k")
-                    model = gr.Dropdown(list(services), value=handlers.default_model, label="Answer model",
-                                        elem_id="qa-model", interactive=len(services) > 1,
-                                        info=None if len(services) > 1 else
-                                        "Set QA_LLM=openai-compatible to add an LLM (see the README).")
+                    top_k = gr.Slider(
+                        1,
+                        MAX_TOP_K,
+                        value=settings.top_k,
+                        step=1,
+                        label="Passages to consider (top-k)",
+                        elem_id="qa-top-k",
+                    )
+                    model = gr.Dropdown(
+                        list(services),
+                        value=handlers.default_model,
+                        label="Answer model",
+                        elem_id="qa-model",
+                        interactive=len(services) > 1,
+                        info=None
+                        if len(services) > 1
+                        else "Set QA_LLM=openai-compatible to add an LLM (see the README).",
+                    )
             with gr.Column(scale=2):
                 sources = gr.HTML(render.empty_sources_html(), elem_id="qa-sources")
         outputs = [question, chat, turns, panels, sources]
         for trigger in (question.submit, ask.click):
-            trigger(handlers.respond, [question, chat, turns, panels, top_k, model, notebook, checks], outputs,
-                    api_visibility="private", show_progress="hidden")
+            trigger(
+                handlers.respond,
+                [question, chat, turns, panels, top_k, model, notebook, checks],
+                outputs,
+                api_visibility="private",
+                show_progress="hidden",
+            )
         clear.click(handlers.clear, None, outputs, api_visibility="private")
         chat.select(handlers.show_sources, [panels], [sources], api_visibility="private")
         views = [docs_line, checks, picker]
         page.load(library.load, None, [notebook, *views], api_visibility="private")
-        notebook.change(library.switch, [notebook, current, chat, turns, panels, conversations],
-                        [current, chat, turns, panels, sources, conversations, *views], api_visibility="private")
+        notebook.change(
+            library.switch,
+            [notebook, current, chat, turns, panels, conversations],
+            [current, chat, turns, panels, sources, conversations, *views],
+            api_visibility="private",
+        )
         create.click(library.create, [name], [notebook, name], api_visibility="private")
         rename.click(library.rename, [notebook, name], [notebook, name], api_visibility="private")
         delete.click(lambda: gr.update(visible=True), None, [delete_sure], api_visibility="private")
-        delete_sure.click(library.delete, [notebook, conversations], [notebook, conversations, delete_sure],
-                          api_visibility="private")
-        upload.upload(library.add_dropped, [upload, notebook, checks], [upload, status, *views],
-                      api_visibility="private", show_progress="full")
+        delete_sure.click(
+            library.delete, [notebook, conversations], [notebook, conversations, delete_sure], api_visibility="private"
+        )
+        upload.upload(
+            library.add_dropped,
+            [upload, notebook, checks],
+            [upload, status, *views],
+            api_visibility="private",
+            show_progress="full",
+        )
         show.click(library.show, [picker, notebook], [text], api_visibility="private")
         remove.click(lambda: gr.update(visible=True), None, [remove_sure], api_visibility="private")
-        remove_sure.click(library.remove_chosen, [picker, notebook, checks], [status, *views, remove_sure],
-                          api_visibility="private")
+        remove_sure.click(
+            library.remove_chosen, [picker, notebook, checks], [status, *views, remove_sure], api_visibility="private"
+        )
         gr.api(handlers.ask, api_name="ask")
         gr.api(library.api_notebooks, api_name="notebooks")
         gr.api(library.api_create_notebook, api_name="create_notebook")
