@@ -7,8 +7,10 @@
 `qa/models/covid-qa-splits.json` (their questions, asked without their paper (leave-out) and with one word
 changed (perturbed)). Each question goes once through the vetoed ranker with the veto off (t = 0), which
 answers exactly as the rules do and records the learned model's best-run probability p on the same
-retrieval; the vetoed outcome at any t is then the rules' outcome, refused where p < t. The rule (RULE
-below) was fixed before any figure was seen.
+retrieval re-ranked by the learned fusion (the one the model was fitted on: `VetoedEvidenceRanker.reranked`;
+before 2026-12 the model was fed the weighted ranking itself, out of its distribution); the vetoed outcome
+at any t is then the rules' outcome, refused where p < t. The rule (RULE below) was fixed before any figure
+was seen.
 
 `test` measures the rules and the vetoed ranker with the shipped threshold, once, with learned_eval's own
 functions: the article golden dev/test/held-out sets and the COVID-QA test papers. Writes
@@ -50,6 +52,10 @@ RULE = (
     "questions the rules answer correctly are vetoed (learned best-run probability < t); dev = "
     "tests/golden/article-dev.jsonl and the COVID-QA dev papers, pooled; correct = the golden verdict "
     "(article) or the answer contains a gold answer (COVID-QA answer recall)"
+)
+SETUP = (
+    "rules: the service's weighted-fusion retrieval; learned p: the same retrieval's signals re-ranked by the "
+    "learned fusion (qa/models/fusion.json), the model's own (VetoedEvidenceRanker.reranked)"
 )
 WHY = (
     "The veto only removes answers, so golden accuracy falls by the share of the rules' correct answers it "
@@ -196,13 +202,21 @@ def choose(limit: int | None) -> int:
         for c in (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.126, 0.15, 0.2)
     }
     lost = sum(1 for r in rows if r["answerable"] and r["correct"] and r["p"] < t)
-    files = [COVID, ARTICLE_DEV, SPLITS, MODELS / "evidence.json", *sorted(Path("seeds").glob("*.txt"))]
+    files = [
+        COVID,
+        ARTICLE_DEV,
+        SPLITS,
+        MODELS / "evidence.json",
+        MODELS / "fusion.json",
+        *sorted(Path("seeds").glob("*.txt")),
+    ]
     about = {
         "made_by": "bench/veto_eval.py choose",
         "made_at": time.strftime("%Y-%m-%d"),
         "data": {os.path.relpath(f): hashlib.sha256(f.read_bytes()).hexdigest()[:16] for f in files},
         "split": "dev: tests/golden/article-dev.jsonl and the covid-qa-splits.json dev papers; no test data",
         "rule": RULE,
+        "setup": SETUP,
         "why": WHY,
         "budget": BUDGET,
         "correct_dev_answers": n,

@@ -136,8 +136,9 @@ class Ingestor:
 
     def _embed(self, sentences: list[Sentence], bar: tqdm) -> np.ndarray:
         parts = []
-        for i in range(0, len(sentences), _EMBED_BATCH):
-            batch = [s.text for s in sentences[i : i + _EMBED_BATCH]]
+        size = int(getattr(self._embedder, "batch_hint", _EMBED_BATCH))
+        for i in range(0, len(sentences), size):
+            batch = [s.text for s in sentences[i : i + size]]
             parts.append(self._embedder.embed_passages(batch))
             with self._bar_lock:
                 bar.update(len(batch))

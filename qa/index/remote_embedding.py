@@ -84,7 +84,8 @@ class RemoteEmbedder:
         self._http = httpx.Client(timeout=timeout, headers=headers, transport=transport)
         self._turn = 0
         self._turn_lock = threading.Lock()
-        self.concurrency = 2 * len(self._urls)  # batches worth keeping in flight: each server works while one waits
+        self.concurrency = 2 * len(self._urls)  # documents worth embedding at once: each server works while one waits
+        self.batch_hint = self._batch * len(self._urls)  # texts per call: one request to each server, in parallel
         self.dim = 0
         self.dim = int(self._embed(["dimension probe"], "passage").shape[1])  # also: fail early when down
 

@@ -108,12 +108,14 @@ def evidence_ranker(name: str, threshold: float | None = None) -> Callable[[Corp
         model = learned.load("evidence", RUN_FEATURES)
         return lambda corpus: LearnedEvidenceRanker(corpus, model, threshold)
     if name == "vetoed":
+        from qa.query.fusion import build_fusion
         from qa.query.rules import RulesEvidenceRanker
         from qa.query.veto import VetoedEvidenceRanker, load_threshold
 
         model = learned.load("evidence", RUN_FEATURES)
+        fusion = build_fusion("learned", 0.5)  # the model's own fusion (the weight is the weighted one's only)
         veto = load_threshold() if threshold is None else threshold
         return lambda corpus: VetoedEvidenceRanker(
-            corpus, RulesEvidenceRanker(corpus), LearnedEvidenceRanker(corpus, model), veto
+            corpus, RulesEvidenceRanker(corpus), LearnedEvidenceRanker(corpus, model), veto, fusion
         )
     raise ConfigError(f"Unknown evidence ranker {name!r}; choose learned, rules or vetoed.")

@@ -51,6 +51,7 @@ class Retrieval:
     focus_vector: np.ndarray
     sentence_similarity: dict[int, float]
     signals: ChunkSignals
+    allowed: np.ndarray | None = None  # chunks a question restricted to some documents may use (None: all)
 
     @property
     def passages(self) -> list[RankedPassage]:
@@ -90,8 +91,8 @@ class HybridRetriever:
         )
         fused = self._fusion.score(signals)
         order = np.argsort(-fused, kind="stable")
-        if sources is not None:
-            allowed = self._corpus.chunks_of(sources)
+        allowed = self._corpus.chunks_of(sources) if sources is not None else None
+        if allowed is not None:
             order = order[allowed[order]]
         order = order[: max(k, self._pool)]
         ranked = [
@@ -100,7 +101,7 @@ class HybridRetriever:
             )
             for i in order
         ]
-        return Retrieval(query, ranked, k, search_vec, focus_vec, similarity, signals)
+        return Retrieval(query, ranked, k, search_vec, focus_vec, similarity, signals, allowed)
 
     def _dense_sentences(self, vector: np.ndarray, sources: Collection[str] | None = None) -> dict[int, float]:
         """Similarity of the nearest sentences (of `sources` only, when given), keyed by corpus sentence index."""

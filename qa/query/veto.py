@@ -6,18 +6,27 @@ probability below the veto threshold. So it never answers where the rules refuse
 where they answer unless the model finds nothing likely to answer. The threshold ships in
 `qa/models/veto.json` with how it was chosen (on dev data only, by `bench/veto_eval.py`);
 `answer_threshold` overrides it.
+
+The rules are given the retrieval as the service made it (ranked by the `weighted` fusion, theirs). The
+model is given the same retrieval re-ranked by the `learned` fusion, the one it was fitted on: its
+features include each chunk's fused score and rank, so on a weighted ranking its probabilities are out
+of distribution (a one-chunk corpus scores 0 under min-max weighting, and the model then all but
+refuses a question the chunk plainly answers).
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from qa.errors import ConfigError
 from qa.query.corpus import Corpus
 from qa.query.evidence import EvidenceRanker, Ranking
 from qa.query.explain import Explanation
+from qa.query.fusion import Fusion
 from qa.query.learned import MODELS
-from qa.query.retrieval import Retrieval
+from qa.query.retrieval import RankedPassage, Retrieval
 
 FORMAT = "docqa-veto"
 VERSION = 1
@@ -35,21 +44,32 @@ class VetoedRanking(Ranking):
 
 class VetoedEvidenceRanker:
     """Ranks with `rules_ranker`; answers when the rules do and `learned_ranker`'s best run reaches
-    `veto_threshold`."""
+    `veto_threshold`.
+
+    `learned_fusion` is the fusion `learned_ranker` was fitted with: the model sees the retrieval
+    re-ranked by it (see the module docstring); None gives it the retrieval unchanged (only for a
+    model fitted on the service's own fusion, or a stand-in).
+    """
 
     def __init__(
-        self, corpus: Corpus, rules_ranker: EvidenceRanker, learned_ranker: EvidenceRanker, veto_threshold: float
+        self,
+        corpus: Corpus,
+        rules_ranker: EvidenceRanker,
+        learned_ranker: EvidenceRanker,
+        veto_threshold: float,
+        learned_fusion: Fusion | None,
     ):
         self._corpus = corpus
         self._rules = rules_ranker
         self._learned = learned_ranker
+        self._fusion = learned_fusion
         self.veto_threshold = float(veto_threshold)
 
     def rank(self, retrieval: Retrieval) -> VetoedRanking:
         rules = self._rules.rank(retrieval)
         learned_best = None
         if rules.answerable:
-            best = self._learned.rank(retrieval).best
+            best = self._learned.rank(self.reranked(retrieval)).best
             learned_best = best.probability if best is not None else 0.0
         decision = rules.answerable and learned_best is not None and learned_best >= self.veto_threshold
         return VetoedRanking(
@@ -61,6 +81,25 @@ class VetoedEvidenceRanker:
             learned_best,
             self.veto_threshold,
         )
+
+    def reranked(self, retrieval: Retrieval) -> Retrieval:
+        """`retrieval` as the learned fusion would have ranked it: every chunk of its signals re-scored,
+        the same number of best ones kept as its pool (as `HybridRetriever.retrieve` does)."""
+        if self._fusion is None:
+            return retrieval
+        signals = retrieval.signals
+        fused = self._fusion.score(signals)
+        order = np.argsort(-fused, kind="stable")
+        if retrieval.allowed is not None:  # a question restricted to some documents stays restricted
+            order = order[retrieval.allowed[order]]
+        order = order[: len(retrieval.pool)]
+        pool = [
+            RankedPassage(
+                self._corpus.passages[i], int(i), float(fused[i]), float(signals.dense[i]), float(signals.lexical[i])
+            )
+            for i in order
+        ]
+        return replace(retrieval, pool=pool)
 
     def explain(self, ranking: Ranking) -> Explanation:
         shown = self._rules.explain(ranking)

@@ -9,7 +9,9 @@ import pytest
 import qa
 from qa.query.conversation import condense
 from qa.query.evidence import Evidence, Ranking
+from qa.query.fusion import build_fusion
 from qa.query.learned import MODELS
+from qa.query.retrieval import HybridRetriever
 from qa.query.veto import VetoedEvidenceRanker, VetoedRanking, load_threshold
 
 
@@ -43,7 +45,7 @@ def _learned(p: float | None) -> Ranking:
 )
 def test_decision_is_the_and_of_rules_and_learned(rules, p, t):
     learned = _Fixed(_learned(p))
-    ranking = VetoedEvidenceRanker(None, _Fixed(_rules(rules)), learned, t).rank(None)  # type: ignore[arg-type]
+    ranking = VetoedEvidenceRanker(None, _Fixed(_rules(rules)), learned, t, None).rank(None)  # type: ignore[arg-type]
     best = 0.0 if p is None else p
     assert ranking.answerable == (rules and best >= t)
     assert not ranking.answerable or rules, "never answers where the rules refuse"
@@ -53,9 +55,9 @@ def test_decision_is_the_and_of_rules_and_learned(rules, p, t):
 
 
 def test_explanation_names_who_refused():
-    rules_refuse = VetoedEvidenceRanker(None, _Fixed(_rules(False)), _Fixed(_learned(0.9)), 0.1)  # type: ignore[arg-type]
+    rules_refuse = VetoedEvidenceRanker(None, _Fixed(_rules(False)), _Fixed(_learned(0.9)), 0.1, None)  # type: ignore[arg-type]
     assert "rules refused" in rules_refuse.explain(rules_refuse.rank(None)).reason  # type: ignore[arg-type]
-    vetoed = VetoedEvidenceRanker(None, _Fixed(_rules(True)), _Fixed(_learned(0.05)), 0.1)  # type: ignore[arg-type]
+    vetoed = VetoedEvidenceRanker(None, _Fixed(_rules(True)), _Fixed(_learned(0.05)), 0.1, None)  # type: ignore[arg-type]
     e = vetoed.explain(vetoed.rank(None))  # type: ignore[arg-type]
     assert not e.answered and "vetoed" in e.reason and e.best == 0.05 and e.threshold == 0.1
 
@@ -105,3 +107,48 @@ def test_vetoed_never_answers_where_the_rules_refuse(service, vetoed):
         assert isinstance(ranking, VetoedRanking)
         assert ranking.answerable <= ranking.rules_answerable
         assert ranking.rules_answerable == service.ask(question).supported, "the rules' own decision"
+
+
+def test_the_model_sees_the_retrieval_its_own_fusion_would_make(vetoed):
+    """The weighted retrieval re-ranked for the model is the one a learned-fusion retriever returns."""
+    engine = vetoed._ready()
+    ranker = engine.ranker
+    assert isinstance(ranker, VetoedEvidenceRanker)
+    s = vetoed.settings
+    fusion = build_fusion("learned", s.dense_weight)
+    learned = HybridRetriever(
+        vetoed.store, engine.corpus, vetoed.embedder, fusion, s.top_k, s.dense_candidates, s.evidence_chunks
+    )
+    for question in ["Who bought Joyo.com?", "What was Xiaomi's revenue in 2023?", "Where was Lei Jun born?"]:
+        query = condense(question, [])
+        weighted = engine.retriever.retrieve(query)
+        reranked, expected = ranker.reranked(weighted), learned.retrieve(query)
+        assert [p.index for p in reranked.pool] == [p.index for p in expected.pool]
+        assert [p.score for p in reranked.pool] == pytest.approx([p.score for p in expected.pool])
+        assert reranked.top_k == weighted.top_k and reranked.query == weighted.query
+        assert [p.index for p in weighted.pool] == [p.index for p in engine.retriever.retrieve(query).pool]
+
+
+def test_vetoed_answers_a_one_document_corpus(tmp_path):
+    """A one-chunk corpus scores 0 under min-max weighting; the model, fed that ranking, gave 0.02."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "k.txt").write_text("The boiler room key hangs behind the red door.\n")
+    service = qa.load(index_dir=tmp_path / "index", documents=[docs], evidence="vetoed")
+    service.ingest()
+    reply = service.ask("Where does the boiler room key hang?", explain=True)
+    assert reply.supported and "red door" in reply.answer and reply.citations
+    assert "did not veto" in reply.explanation.reason and reply.explanation.best >= load_threshold()
+
+
+def test_the_veto_looks_only_at_the_documents_a_question_is_restricted_to(make_service, tmp_path):
+    docs = tmp_path / "restricted"
+    docs.mkdir()
+    (docs / "keys.txt").write_text("The boiler room key hangs behind the red door.\n")
+    (docs / "rakes.txt").write_text("The shed holds twelve rakes and a wheelbarrow.\n")
+    service = make_service(docs, evidence="vetoed")
+    service.ingest()
+    reply = service.ask("Where does the boiler room key hang?", sources=[str(docs / "rakes.txt")])
+    assert not reply.supported
+    assert all(p.source == str(docs / "rakes.txt") for p in reply.passages)
+    assert service.ask("Where does the boiler room key hang?", sources=[str(docs / "keys.txt")]).supported

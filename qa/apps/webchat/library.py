@@ -8,6 +8,7 @@ uploaded is ever served back.
 """
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,26 @@ def user_of(request: gr.Request | None) -> str | None:
 
 
 def source_label(record: DocumentRecord) -> str:
-    name = Path(record.source).name
-    title = record.title.strip() or name
-    return f"{title[:60]} ({name}, {record.chunks} chunk{'s' if record.chunks != 1 else ''})"
+    """Title, then file name, kind, size, chunks and when it was added: `Notes (notes.md · MD · 2 KB · 1 chunk ·
+    added 2026-12-02 09:14)`."""
+    path = Path(record.source)
+    title = record.title.strip() or path.name
+    try:
+        size = _size(path.stat().st_size)
+    except OSError:
+        size = "file gone"
+    added = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.ingested_at))
+    chunks = f"{record.chunks} chunk{'s' if record.chunks != 1 else ''}"
+    kind = path.suffix.lstrip(".").upper() or "TEXT"
+    return f"{title[:60]} ({path.name} · {kind} · {size} · {chunks} · added {added})"
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} bytes"
+    if count < 1024**2:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / 1024**2:.1f} MB"
 
 
 def documents_line(documents: list[DocumentRecord]) -> str:
