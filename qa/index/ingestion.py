@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa.errors import DocumentError
+from qa.errors import DocumentError, ModelUnavailable
 from qa.index.chunking import Chunk, Chunker, Sentence
 from qa.index.documents import Document, discover, read_document
 from qa.index.embedding import Embedder
@@ -104,12 +104,27 @@ class Ingestor:
         ):
             pending: deque[Future] = deque()
             written = 0
-            for doc in docs:
-                pending.append(pool.submit(self._prepare, doc, bar))
-                if len(pending) >= ahead:
+            try:
+                for doc in docs:
+                    pending.append(pool.submit(self._prepare, doc, bar))
+                    if len(pending) >= ahead:
+                        written = self._write(pending.popleft().result(), report, bar, written, len(docs))
+                while pending:
                     written = self._write(pending.popleft().result(), report, bar, written, len(docs))
-            while pending:
-                written = self._write(pending.popleft().result(), report, bar, written, len(docs))
+            except ModelUnavailable as exc:  # the embedding servers failed for good: stop, say what is missing
+                for future in pending:
+                    future.cancel()
+                self._not_indexed(docs[written:], exc, report)
+
+    @staticmethod
+    def _not_indexed(docs: list[Document], cause: ModelUnavailable, report: IngestReport) -> None:
+        """Documents left out when embedding failed: reported one by one, never half-written (a document is
+        committed only after all its records), so the next ingest completes the index."""
+        for doc in docs:
+            for listed in (report.added, report.updated):
+                if doc.source in listed:
+                    listed.remove(doc.source)
+            report.errors.append(DocumentError(f"{doc.source}: not indexed: {cause.user_message()}"))
 
     def _prepare(self, doc: Document, bar: tqdm) -> tuple[Document, list[Chunk], list[Sentence], np.ndarray]:
         chunks, sentences = self._chunker.chunks(doc), self._chunker.sentences(doc)

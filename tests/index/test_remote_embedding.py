@@ -357,3 +357,32 @@ def test_an_index_from_before_reference_vectors_still_opens(tmp_path, doc):
     svc = qa.load(index_dir=index, documents=[doc])
     assert svc.store.refusal is None
     assert svc.ask("Where is the meeting room?").supported
+
+
+def test_an_ingest_whose_server_fails_reports_what_is_missing_and_a_rerun_completes_it(tmp_path, quick_backoff):
+    from qa.answering.factory import build_model
+    from qa.service import QAService
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(4):
+        (docs / f"note{n}.txt").write_text(f"Note {n} is about the number {n}. It has two sentences.\n")
+    settings = load_settings(index_dir=tmp_path / "index", documents=[docs], auto_ingest=False)
+
+    def service(fake: FakeServers) -> QAService:
+        embedder = _remote(fake, max_retries=1)
+        store = Store(open_persistent_client(settings.index_dir), settings.collection, embedder.name, embedder.dim)
+        return QAService(settings, store, embedder, *build_model(settings, embedder))
+
+    # the dimension probe and two documents go through, then the server answers 500 for good
+    failing = FakeServers({"a": [200, 200, 200] + [500] * 50}, dim=8)
+    report = service(failing).ingest()
+    missing = [str(e) for e in report.errors]
+    assert len(report.added) == 2 and len(missing) == 2
+    assert all(": not indexed: " in m and "http://a/v1" in m for m in missing)
+    healthy = service(FakeServers(dim=8))
+    assert sorted(d.source for d in healthy.documents()) == sorted(report.added), "nothing half-written"
+    again = healthy.ingest()
+    assert len(again.added) == 2 and len(again.unchanged) == 2 and not again.errors
+    records = healthy.store.records("sentences", {d.content_hash for d in healthy.documents()})
+    assert len(records["ids"]) == len(set(records["ids"])) == 8, "no duplicates"
