@@ -8,6 +8,8 @@ and an index built with another embedder, or with the same name but other vector
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -386,3 +388,25 @@ def test_an_ingest_whose_server_fails_reports_what_is_missing_and_a_rerun_comple
     assert len(again.added) == 2 and len(again.unchanged) == 2 and not again.errors
     records = healthy.store.records("sentences", {d.content_hash for d in healthy.documents()})
     assert len(records["ids"]) == len(set(records["ids"])) == 8, "no duplicates"
+
+
+def test_the_web_chat_and_the_api_refuse_another_embedders_index_in_one_line(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from qa.apps.http import create_api
+
+    index = tmp_path / "index"
+    _index_with_metadata(index, embedder="bge-m3", dim=1024)
+    done = subprocess.run(
+        [sys.executable, "app.py", "--index-dir", str(index), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr + done.stdout
+    [line] = [ln for ln in done.stderr.splitlines() if ln.startswith("qa: error:")]
+    assert "built with the embedder 'bge-m3'" in line and "qa ingest --rebuild" in line
+    api = TestClient(create_api({"extractive": qa.load(index_dir=index, auto_ingest=False)}))
+    response = api.post("/v1/ask", json={"question": "Where is the meeting room?"})
+    assert response.status_code == 503 and "bge-m3" in response.json()["error"]["message"]
+    assert "qa ingest --rebuild" in response.json()["error"]["hint"]
