@@ -89,14 +89,7 @@ def covid(limit: int | None) -> dict:
         service = qa.load(index_dir=INDEX, collection=collection, auto_ingest=False, **overrides)
         out[name] = squad.metrics(squad.run(service, test_questions))
     assert service is not None
-    embedder = CachedEmbedder(service.embedder)
-    store = Store(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
-    corpus = Corpus.load(store)
-    terms_of = corpus.document_terms()
-    made = {
-        "leave-out": leave_out(test),
-        "perturbed": perturb(test, terms_of.__getitem__, replacement_words([q.text for q in questions]), 13),
-    }
+    store, corpus, embedder, made = generated_unanswerables(service, collection, test, questions)
     for name in CONFIGS:
         examples = Examples(store, corpus, embedder, build_fusion(FUSION_OF[name], 0.5), 5, 256, 10)
         ranker = evidence_ranker(name)
@@ -107,6 +100,20 @@ def covid(limit: int | None) -> dict:
                 refused.append(not ranker(c).rank(retrieval).answerable)
             out[name][f"{kind}_refused"] = sum(refused) / len(refused)
     return out
+
+
+def generated_unanswerables(service: qa.QAService, collection: str, asked: list, questions: list) -> tuple:
+    """(store, corpus, cached embedder, {"leave-out": ..., "perturbed": ...}) for the COVID-QA index: the `asked`
+    questions without their own paper, and with one word or number changed (words drawn from `questions`)."""
+    embedder = CachedEmbedder(service.embedder)
+    store = Store(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
+    corpus = Corpus.load(store)
+    terms_of = corpus.document_terms()
+    made = {
+        "leave-out": leave_out(asked),
+        "perturbed": perturb(asked, terms_of.__getitem__, replacement_words([q.text for q in questions]), 13),
+    }
+    return store, corpus, embedder, made
 
 
 def main() -> int:

@@ -8,6 +8,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from processes import stop as stop_server  # noqa: E402  (the tests' own: terminate, then kill after 15 s)
+
+__all__ = ["ROOT", "start_server", "stop_server"]
 
 
 def start_server(folder: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
@@ -34,14 +38,3 @@ def start_server(folder: Path, env: dict[str, str] | None = None) -> tuple[subpr
             raise SystemExit(log_path.read_text())
         time.sleep(0.2)
     return server, url
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=15)

@@ -33,11 +33,8 @@ from learned_eval import COVID, INDEX
 import qa
 from qa.eval import squad
 from qa.eval.golden import judge, load_cases
-from qa.index.store import Store, open_persistent_client
-from qa.learn.examples import CachedEmbedder, Examples
-from qa.learn.perturb import perturb, replacement_words
-from qa.learn.questions import leave_out, squad_questions
-from qa.query.corpus import Corpus
+from qa.learn.examples import Examples
+from qa.learn.questions import squad_questions
 from qa.query.evidence import evidence_ranker
 from qa.query.fusion import build_fusion
 from qa.query.learned import MODELS
@@ -122,14 +119,7 @@ def dev_covid(limit: int | None) -> list[dict]:
                 "p": reply.explanation.best if reply.supported else None,
             }
         )
-    embedder = CachedEmbedder(service.embedder)
-    store = Store(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
-    corpus = Corpus.load(store)
-    terms_of = corpus.document_terms()
-    made = {
-        "leave-out": leave_out(dev),
-        "perturbed": perturb(dev, terms_of.__getitem__, replacement_words([q.text for q in questions]), 13),
-    }
+    store, corpus, embedder, made = learned_eval.generated_unanswerables(service, collection, dev, questions)
     examples = Examples(store, corpus, embedder, build_fusion("weighted", 0.5), 5, 256, 10)
     ranker = evidence_ranker("vetoed", 0.0)
     for kind, made_questions in made.items():
