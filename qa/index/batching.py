@@ -1,11 +1,16 @@
-"""Embedding the queries of concurrent questions together.
+"""Embedding the queries of concurrent questions together, on one or more engines at once.
 
 The engine embeds one query in about 25 ms and eight in about 95 ms (2 cores): most of a lone query's
-cost is fixed overhead. When a server answers many questions at once, the queries waiting for the
-engine are embedded as one batch. Nobody waits for a timer: a caller that finds the engine idle runs
-at once with whatever is queued, so a lone question is as fast as before; callers that arrive while a
-batch runs queue up and go in the next one. Whoever leads a batch hands the lead to a waiting caller
-when its own result is ready, so no caller keeps serving others' batches.
+cost is fixed overhead. When a server answers many questions at once, the queries waiting for an
+engine are embedded as one batch. Nobody waits for a timer: a caller that finds an engine lane free
+runs at once with whatever is queued, so a lone question is as fast as before; callers that arrive
+while every lane is busy queue up and go in the next batch. With several lanes (one engine each),
+batches run side by side: on 2 cores with 20 callers, two single-threaded engines embedded 70-87
+queries/s against 64-75 for one engine on two OpenMP threads (whose threads idle at every barrier),
+and a server's answers/s rose from 55 to 75. Two lanes of 8 texts hold as many queries as one of 16.
+
+A caller that leads a lane runs batches until its own query is answered (by its lane or another),
+then steps down and hands the lane to a waiting caller, so no caller keeps serving others' batches.
 """
 
 import threading
@@ -23,52 +28,62 @@ class _Request:
     error: BaseException | None = None
     lead: bool = False
 
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
 
 class QueryBatcher:
-    """Calls `embed(texts)` for several callers' texts at once; each caller gets its own rows back."""
+    """Calls `embed(texts)` for several callers' texts at once, at most `lanes` calls at a time; each
+    caller gets its own rows back."""
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray], max_texts: int = 16):
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], max_texts: int = 8, lanes: int = 1):
         self._embed = embed
         self._max = max_texts
+        self._lanes = max(1, lanes)
         self._lock = threading.Lock()
         self._pending: list[_Request] = []
-        self._busy = False
+        self._leaders = 0
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         request = _Request(list(texts))
         with self._lock:
             self._pending.append(request)
-            request.lead = not self._busy
-            self._busy = True
-        while not request.lead:
+            if self._leaders < self._lanes:
+                self._leaders += 1
+                request.lead = True
+        while True:
+            if request.lead:
+                self._lead(request)
+            if request.done:
+                break
             request.ready.wait()
             request.ready.clear()
-            if request.result is not None or request.error is not None:
-                break
-        if request.lead:
-            self._serve_until(request)
         if request.error is not None:
             raise request.error
         assert request.result is not None
         return request.result
 
-    def _serve_until(self, own: _Request) -> None:
-        """Run batches until `own` is answered, then pass the lead on (or mark the engine idle)."""
-        while own.result is None and own.error is None:
+    def _lead(self, own: _Request) -> None:
+        """Run batches while `own` waits in the queue; once it is answered or taken into another lane's
+        batch, step down and pass the lane to a waiting caller (or leave it free)."""
+        while True:
             with self._lock:
+                if own.done or own not in self._pending:
+                    own.lead = False
+                    self._leaders -= 1
+                    successor = next((r for r in self._pending if not r.lead), None)
+                    if successor is not None:
+                        successor.lead = True
+                        self._leaders += 1
+                        successor.ready.set()
+                    return
                 batch: list[_Request] = []
                 size = 0
                 while self._pending and (not batch or size + len(self._pending[0].texts) <= self._max):
                     size += len(self._pending[0].texts)
                     batch.append(self._pending.pop(0))
             self._run(batch)
-        with self._lock:
-            if self._pending:
-                successor = self._pending[0]
-                successor.lead = True
-                successor.ready.set()
-            else:
-                self._busy = False
 
     def _run(self, batch: list[_Request]) -> None:
         try:

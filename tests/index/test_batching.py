@@ -58,3 +58,26 @@ def test_a_failure_reaches_every_caller_of_its_batch_and_the_batcher_recovers():
     assert batcher(["q 9"]).tolist() == [[9.0, 1.0]]
     with pytest.raises(RuntimeError):
         batcher(["q 3"])
+
+
+class CountingEngine(SlowEngine):
+    """A SlowEngine that also records the most calls it ever ran at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.most = 0
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            self.most = max(self.most, self.running + 1)
+        return super().__call__(texts)
+
+
+def test_lanes_run_batches_side_by_side_but_never_more_than_the_lanes():
+    engine = CountingEngine()
+    batcher = QueryBatcher(engine, max_texts=4, lanes=2)
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda n: batcher([f"q {n}"]), range(200)))
+    assert [r.tolist() for r in results] == [[[float(n), 1.0]] for n in range(200)]
+    assert engine.most == 2, "two lanes should run two batches at once, and never three"
+    assert max(len(b) for b in engine.batches) <= 4 and len(engine.batches) < 100
