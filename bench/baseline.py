@@ -127,7 +127,7 @@ def run_bm25(service: qa.QAService, questions: list[squad.Question], k: int) -> 
         began = time.perf_counter()
         top = np.argsort(-corpus.bm25_scores(terms(q.text)), kind="stable")[:k]
         ms.append(1000 * (time.perf_counter() - began))
-        hits = [(p.chunk.source, p.chunk.start, p.chunk.end) for p in (corpus.passages[i] for i in top)]
+        hits = [(p.chunk.source, p.chunk.start, p.chunk.end) for p in (corpus.chunks[i] for i in top)]
         ranks.append(rank_of(hits, q))
         chars.append(sum(e - s for _, s, e in hits))
     return retrieval_row(ranks, k, chars, ms)

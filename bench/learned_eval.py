@@ -25,7 +25,8 @@ from latency import warm_latency
 import qa
 from qa.eval import squad
 from qa.eval.golden import evaluate, load_cases
-from qa.index.store import Store, open_persistent_client
+from qa.index.chroma_client import open_persistent_client
+from qa.index.store import ChromaStore
 from qa.learn.examples import CachedEmbedder, Examples
 from qa.learn.perturb import perturb, replacement_words
 from qa.learn.questions import leave_out, squad_questions
@@ -106,7 +107,7 @@ def generated_unanswerables(service: qa.QAService, collection: str, asked: list,
     """(store, corpus, cached embedder, {"leave-out": ..., "perturbed": ...}) for the COVID-QA index: the `asked`
     questions without their own paper, and with one word or number changed (words drawn from `questions`)."""
     embedder = CachedEmbedder(service.embedder)
-    store = Store(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
+    store = ChromaStore(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
     corpus = Corpus.load(store)
     terms_of = corpus.document_terms()
     made = {

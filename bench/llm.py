@@ -45,7 +45,7 @@ def main() -> None:
     try:
         settings = base.settings.model_copy(
             update={
-                "llm": "openai-compatible",
+                "model": "openai-compatible",
                 "llm_base_url": url,
                 "llm_model": "smollm2",
                 "llm_api_key": SecretStr(""),

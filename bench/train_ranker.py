@@ -22,10 +22,11 @@ from pathlib import Path
 
 from qa import offline
 from qa.eval import squad
+from qa.index.chroma_client import open_persistent_client
 from qa.index.chunking import Chunker
 from qa.index.embedding import build_embedder
 from qa.index.ingestion import Ingestor
-from qa.index.store import Store, open_persistent_client
+from qa.index.store import ChromaStore, Store
 from qa.learn import recipe
 from qa.learn.examples import CachedEmbedder, Examples
 from qa.learn.perturb import perturb, replacement_words
@@ -45,7 +46,7 @@ SPLITS = MODELS / "covid-qa-splits.json"
 
 def article_store(embedder) -> tuple[Store, Corpus]:
     folder = Path(tempfile.mkdtemp(prefix="train-article-"))
-    store = Store(open_persistent_client(folder), "article", embedder.name, embedder.dim)
+    store = ChromaStore(open_persistent_client(folder), "article", embedder.name, embedder.dim)
     defaults = Settings()
     Ingestor(store, embedder, Chunker(defaults.chunk_size, defaults.chunk_overlap), defaults.max_file_bytes).run(
         [ARTICLE]
@@ -92,7 +93,7 @@ def main() -> int:
 
     collection = squad.collection_for(COVID)
     folder = INDEX / "eval-texts" / collection
-    covid_store = Store(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
+    covid_store = ChromaStore(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
     covid_corpus = Corpus.load(covid_store)
     if not covid_corpus.documents:
         sys.exit(f"{INDEX} holds no {collection} collection: build it first (see this script's docstring)")

@@ -11,7 +11,18 @@ REFUSAL = "I could not find this in the documents."
 
 @dataclass(frozen=True)
 class Citation:
-    """A cited passage: `Path(source).read_text(encoding="utf-8")[start:end] == text`."""
+    """A cited span of a document: `service.document_text(source)[start:end] == text`.
+
+    The offsets index the text stored for `source` when it was ingested: for .txt and .md that is the
+    file's own text (so `Path(source).read_text(encoding="utf-8")[start:end] == text` holds too), for
+    PDF, HTML and DOCX the text extracted from the file, which is what can be quoted exactly.
+
+    `score` is the evidence ranker's score of the cited sentence run (`Evidence.probability`: the
+    learned model's probability that the run answers the question, or the hand-set rules' mix), whichever
+    model answered: the extractive model cites the runs the ranker put first, an LLM's verifier the runs
+    that support its sentences (0.0 for a run the ranker left out, such as a heading). One meaning, so a
+    client can compare or threshold citations without knowing which model wrote them.
+    """
 
     number: int
     text: str
@@ -35,7 +46,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class SourcePassage:
-    """A retrieved passage that was looked at (shown beside refusals and as context)."""
+    """A retrieved chunk as the user is shown it (beside an answer or a refusal), with its fused
+    retrieval score; the same offsets into the stored document text as a `Citation`."""
 
     text: str
     source: str

@@ -6,23 +6,24 @@ builds the index on first use when it is empty, and turns a question into a Repl
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.answering import AnswerModel, Context
 from qa.answering.factory import build_model
 from qa.errors import DocumentError, InvalidQuestion
+from qa.index.chroma_client import open_http_client, open_persistent_client
 from qa.index.chunking import Chunker
 from qa.index.embedding import Embedder, build_embedder
 from qa.index.ingestion import Ingestor, IngestReport
-from qa.index.store import DocumentRecord, Store, open_http_client, open_persistent_client
+from qa.index.store import ChromaStore, DocumentRecord, Store
 from qa.index.uploads import UploadFolder
-from qa.query.conversation import Message, condense, validate_history
+from qa.query.conversation import Condenser, Message, condense, validate_history
 from qa.query.corpus import Corpus
-from qa.query.evidence import EvidenceRanker, evidence_ranker
+from qa.query.evidence import EvidenceRanker, RankerFactory, evidence_ranker
 from qa.query.fusion import Fusion, build_fusion
-from qa.query.retrieval import HybridRetriever, Query
+from qa.query.retrieval import HybridRetriever, Retriever
 from qa.reply import Delta, Reply
 from qa.settings import MAX_TOP_K, Settings
 from qa.text import clean_text
@@ -37,7 +38,7 @@ class _Engine:
     """Everything that depends on one corpus snapshot; swapped whole after an ingest."""
 
     corpus: Corpus
-    retriever: HybridRetriever
+    retriever: Retriever
     ranker: EvidenceRanker
 
 
@@ -50,9 +51,9 @@ class QAService:
         store: Store,
         embedder: Embedder,
         model: AnswerModel,
-        condenser: Callable[[str, Sequence[Message]], Query] = condense,
+        condenser: Condenser = condense,
         fusion: Fusion | None = None,
-        ranker: Callable[[Corpus], EvidenceRanker] | None = None,
+        ranker: RankerFactory | None = None,
     ):
         self.settings = settings
         self._store = store
@@ -104,9 +105,7 @@ class QAService:
         """The current snapshot of the indexed text (what citations point into)."""
         return self._ready().corpus
 
-    def with_model(
-        self, model: AnswerModel, condenser: Callable[[str, Sequence[Message]], Query] = condense
-    ) -> "QAService":
+    def with_model(self, model: AnswerModel, condenser: Condenser = condense) -> "QAService":
         """A service over the same index and embedder that answers with another model."""
         other = QAService(self.settings, self._store, self._embedder, model, condenser, self._fusion, self._ranker)
         other._engine = self._engine
@@ -119,7 +118,7 @@ class QAService:
         client = (
             open_http_client(settings.chroma_url) if settings.chroma_url else open_persistent_client(settings.index_dir)
         )
-        store = Store(client, settings.collection, embedder.name, embedder.dim, embedder)
+        store = ChromaStore(client, settings.collection, embedder.name, embedder.dim, embedder)
         model, condenser = build_model(settings, embedder)
         return cls(settings, store, embedder, model, condenser)
 

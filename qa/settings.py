@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -27,7 +27,10 @@ MAX_TOP_K = 50  # passages a question may ask for (the web chat's slider, the AP
 class Settings(BaseSettings):
     """Everything that can be configured, with the defaults that serve the bundled article."""
 
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid", validate_assignment=True)
+    # env_prefix_target="all": an alias is read from the environment with the prefix too (QA_LLM, not LLM)
+    model_config = SettingsConfigDict(
+        env_prefix="QA_", env_prefix_target="all", extra="forbid", validate_assignment=True
+    )
 
     config: Path | None = Field(None, description="TOML config file (default: ./qa.toml if present)")
     documents: list[Path] = Field([Path("seeds")], description="Files or folders to ingest")
@@ -88,8 +91,12 @@ class Settings(BaseSettings):
         "evidence model's own, chosen on a dev split); higher refuses more",
     )
 
-    llm: Literal["extractive", "openai-compatible"] = Field(
-        "extractive", description="Answer model: the offline extractive one, or an OpenAI-compatible server"
+    model: Literal["extractive", "openai-compatible"] = Field(
+        "extractive",
+        # `llm` / QA_LLM was this setting's name before it took the word the CLI, web chat and API use;
+        # still read so existing configs keep working (deprecated in the README)
+        validation_alias=AliasChoices("model", "llm"),
+        description="Answer model: the offline extractive one, or an OpenAI-compatible server (llm_* settings)",
     )
     llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible API base (ends in /v1)")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key; local servers need none")

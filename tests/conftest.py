@@ -64,9 +64,9 @@ def llm_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def llm_chat_server(tmp_path_factory, llm_url):
-    """The web chat configured for the real LLM server through QA_LLM_* variables."""
+    """The web chat configured for the real LLM server through QA_MODEL and QA_LLM_* variables."""
     env = {
-        "QA_LLM": "openai-compatible",
+        "QA_MODEL": "openai-compatible",
         "QA_LLM_BASE_URL": llm_url,
         "QA_LLM_MODEL": "smollm2",
         "QA_LLM_MAX_TOKENS": "48",

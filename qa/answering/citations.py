@@ -1,33 +1,36 @@
-"""Citation numbering and markers: numbers follow the order in which passages are first cited, and
+"""Citation numbering and markers: numbers follow the order in which spans are first cited, and
 an answer shows each as `[n]` (the LLM's own, looser markers are parsed in `llm/markers.py`)."""
 
 import re
 
 from qa.query.corpus import Corpus
+from qa.query.spans import Span
 from qa.reply import Citation
 
 
 class CitationList:
-    """Collects cited sentences and hands out `[n]` numbers, first use first."""
+    """Collects cited spans and hands out `[n]` numbers, first use first."""
 
     def __init__(self, corpus: Corpus):
+        """`corpus` resolves the sentence runs that `cite` is given (the LLM verifier works in runs)."""
         self._corpus = corpus
-        self._numbers: dict[tuple[int, int], int] = {}
+        self._numbers: dict[tuple[str, int, int], int] = {}
         self.citations: list[Citation] = []
 
     def cite(self, first: int, last: int, score: float) -> int:
-        """The number of the citation of sentences first..last, creating it on first use."""
-        if (first, last) in self._numbers:
-            return self._numbers[(first, last)]
-        head, tail = self._corpus.sentences[first], self._corpus.sentences[last]
-        number = len(self.citations) + 1
-        record = self._corpus.documents.get(head.source)
-        text = self._corpus.span_text(first, last)
-        self.citations.append(
-            Citation(number, text, head.source, head.start, tail.end, score, record.title if record else "")
-        )
-        self._numbers[(first, last)] = number
-        return number
+        """The number of the citation of the corpus's sentences first..last, creating it on first use."""
+        return self.cite_span(self._corpus.span(first, last, score))
+
+    def cite_span(self, span: Span) -> int:
+        """The number of the citation of `span`, creating it on first use (its first score stands)."""
+        key = (span.source, span.start, span.end)
+        if key not in self._numbers:
+            number = len(self.citations) + 1
+            self.citations.append(
+                Citation(number, span.text, span.source, span.start, span.end, span.score, span.title)
+            )
+            self._numbers[key] = number
+        return self._numbers[key]
 
 
 MARKER = re.compile(r"\[(\d{1,3})\]")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from qa.answering.base import Context
 from qa.answering.citations import CitationList, with_markers
-from qa.query.evidence import Evidence
+from qa.query.spans import Span
 from qa.reply import REFUSAL, Delta, Reply, SourcePassage
 
 
@@ -30,36 +30,26 @@ class ExtractiveModel:
             return
         cites = CitationList(context.corpus)
         parts: list[str] = []
-        for e in sorted(chosen, key=lambda e: (context.corpus.sentences[e.first].source, e.first)):
-            number = cites.cite(e.first, e.last, e.probability)
-            part = with_markers(context.corpus.span_text(e.first, e.last).strip(), [number])
+        for span in sorted(chosen, key=lambda s: (s.source, s.start)):
+            number = cites.cite_span(span)
+            part = with_markers(span.text.strip(), [number])
             yield Delta(part if not parts else " " + part)
             parts.append(part)
         yield Reply(
             " ".join(parts), True, cites.citations, context.question, context.retrieval.query.search, looked_at(context)
         )
 
-    def choose(self, context: Context) -> list[Evidence]:
+    def choose(self, context: Context) -> list[Span]:
         """The best run, plus runners-up the model also takes to answer; [] when it is unlikely to."""
         ranking = context.ranking
         if not ranking.answerable:
             return []
-        return [e for e in ranking.evidence[: self._max_sentences] if e.probability >= ranking.threshold]
+        return [context.span(e) for e in ranking.evidence[: self._max_sentences] if e.probability >= ranking.threshold]
 
 
 def looked_at(context: Context) -> list[SourcePassage]:
-    """The retrieved passages, best first, for display beside the answer or the refusal."""
-    return [
-        SourcePassage(
-            r.passage.chunk.text,
-            r.passage.chunk.source,
-            r.passage.chunk.start,
-            r.passage.chunk.end,
-            r.score,
-            r.passage.title,
-        )
-        for r in context.retrieval.passages
-    ]
+    """The retrieved chunks, best first, for display beside the answer or the refusal."""
+    return [SourcePassage(s.text, s.source, s.start, s.end, s.score, s.title) for s in context.chunks]
 
 
 def refusal(context: Context) -> Reply:

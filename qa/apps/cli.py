@@ -13,7 +13,7 @@ from qa import offline
 from qa.errors import IndexUnavailable, QAError
 from qa.eval import squad
 from qa.eval.golden import THRESHOLDS, evaluate, load_cases
-from qa.index.store import set_aside
+from qa.index.chroma_client import set_aside
 from qa.reply import Delta, Reply
 from qa.service import QAService
 from qa.settings import load_settings
@@ -43,7 +43,7 @@ def _service(args: argparse.Namespace) -> QAService:
         for k, v in {
             "index_dir": args.index_dir,
             "collection": args.collection,
-            "llm": getattr(args, "model", None),
+            "model": getattr(args, "model", None),
         }.items()
         if v
     }
@@ -162,7 +162,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _eval_squad(args: argparse.Namespace) -> int:
-    overrides = {"index_dir": args.index_dir, "llm": args.model}
+    overrides = {"index_dir": args.index_dir, "model": args.model}
     settings = load_settings(**{k: v for k, v in overrides.items() if v})
     results = squad.evaluate_file(Path(args.file), settings, args.limit, progress=sys.stderr.isatty())
     found = squad.metrics(results)
@@ -289,7 +289,7 @@ def _model_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         choices=["extractive", "openai-compatible"],
-        help="answer model (default: extractive, or QA_LLM); the LLM server is set by QA_LLM_BASE_URL, "
+        help="answer model (default: extractive, or QA_MODEL); the LLM server is set by QA_LLM_BASE_URL, "
         "QA_LLM_MODEL and QA_LLM_API_KEY",
     )
 

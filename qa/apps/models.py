@@ -11,7 +11,7 @@ def answer_models(service: QAService) -> dict[str, QAService]:
     """The configured model first; with an LLM configured, the offline extractive one as well."""
     services = {service.model.name: service}
     if "extractive" not in services:
-        offline = service.settings.model_copy(update={"llm": "extractive"})
+        offline = service.settings.model_copy(update={"model": "extractive"})
         services["extractive"] = service.with_model(*build_model(offline, service.embedder))
     return services
 

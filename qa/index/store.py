@@ -1,6 +1,8 @@
-"""The Chroma store: three collections per corpus (documents, chunks, sentences), in a local
-folder (PersistentClient) or on a Chroma server (HttpClient, `QA_CHROMA_URL`); the rest of the
-product cannot tell the two apart.
+"""The store: what the rest of docqa asks of an index (`Store`), and the Chroma store that does it.
+
+`ChromaStore` keeps three collections per corpus (documents, chunks, sentences), in a local folder or on a
+Chroma server (`chroma_client.py` opens either); the rest of the product cannot tell the two apart, and
+`tests/index/test_store_contract.py` runs one suite against both.
 
 Writes are ordered so that a reader never sees half a document: a document's chunks and
 sentences are written first, then its document record (the commit), then records of its older
@@ -16,13 +18,12 @@ import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Protocol
 
 import numpy as np
 
 from qa.errors import IndexUnavailable
+from qa.index.chroma_client import server_url, short_error, unreachable
 from qa.index.chunking import Chunk, Sentence
 from qa.index.documents import Document
 from qa.index.embedder_record import EmbedderRecord
@@ -31,9 +32,7 @@ from qa.index.embedding import Embedder
 log = logging.getLogger(__name__)
 
 _KINDS = ("documents", "chunks", "sentences")
-_MARKER = "chroma.sqlite3"
 _DOCUMENTS_PER_READ = 8
-_IGNORED = {".gitkeep", ".gitignore", "README.md", "eval-texts"}  # eval-texts: `qa eval` SQuAD contexts
 
 
 @dataclass(frozen=True)
@@ -54,44 +53,79 @@ class DocumentRecord:
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
 
 
-def open_persistent_client(path: Path) -> Any:
-    """A Chroma PersistentClient at `path`, telemetry off; refuses a folder that is not an index."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+class Store(Protocol):
+    """One corpus in an index: what ingestion writes, what a corpus snapshot and dense search read.
 
-    if path.exists() and not path.is_dir():
-        raise IndexUnavailable(f"Index path {path} is a file, not a folder.")
-    if path.is_dir():
-        foreign = [p.name for p in path.iterdir() if p.name not in _IGNORED]
-        if foreign and not (path / _MARKER).exists():
-            raise IndexUnavailable(
-                f"{path} holds files that are not a docqa index ({', '.join(sorted(foreign)[:3])}); "
-                "nothing was changed.",
-                hint="Point QA_INDEX_DIR at an empty or existing index folder.",
-            )
-    try:
-        return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-    except Exception as exc:  # chromadb raises many types for a damaged store
-        raise IndexUnavailable(f"Cannot open the index at {path}: {_short(exc)}") from None
+    Writes commit a document whole (its chunks and sentences, then its record), so readers that trust only
+    records of committed documents (`records` by content hash) never see half of one.
+    """
+
+    @property
+    def refusal(self) -> IndexUnavailable | None:
+        """Why this index cannot be used with the embedder in use, or None."""
+        ...
+
+    @property
+    def client(self) -> Any:
+        """The backend's client, where the notebook catalog (`catalog.py`) lives beside the corpora."""
+        ...
+
+    def documents(self) -> dict[str, DocumentRecord]:
+        """Committed documents by source."""
+        ...
+
+    def document_text(self, source: str) -> str | None:
+        """The indexed text of a document, which its citation offsets index; None if not indexed."""
+        ...
+
+    def write(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vecs: np.ndarray,
+        sentences: list[Sentence],
+        sentence_vecs: np.ndarray,
+    ) -> None:
+        """Add a document's records, commit it, then drop its previous version's records."""
+        ...
+
+    def remove(self, source: str) -> bool:
+        """Forget a document; False if it was not indexed."""
+        ...
+
+    def repair(self) -> int:
+        """Delete records no committed document owns (left by a crash); how many."""
+        ...
+
+    def records(self, kind: str, hashes: set[str], vectors: bool = False) -> dict[str, Any]:
+        """Chunk or sentence records of the documents with these content hashes: `ids`, `texts`,
+        `metadatas` (source, doc_hash, position, start, end; sentences also paragraph and lead) and,
+        with `vectors`, `vectors` (one row per id)."""
+        ...
+
+    def nearest_sentences(
+        self, vector: np.ndarray, n: int, sources: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The `n` sentences closest to `vector` as (id, cosine similarity), only from `sources` when given.
+
+        `n` must not exceed the number of stored sentences; callers bound it by their snapshot.
+        """
+        ...
+
+    def sibling(self, name: str) -> "Store":
+        """Another corpus in the same index (a notebook), with the same embedder."""
+        ...
+
+    def delete(self) -> None:
+        """Delete this corpus for good (a deleted notebook)."""
+        ...
+
+    def drop(self) -> None:
+        """Empty this corpus for a rebuild; it records the embedder in use afresh."""
+        ...
 
 
-def set_aside(path: Path) -> Path:
-    """Move a damaged index out of the way (never delete it) so a rebuild can start clean."""
-    from chromadb.api.client import SharedSystemClient
-
-    target = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-    path.rename(target)
-    SharedSystemClient.clear_system_cache()  # Chroma caches the failed client by path
-    log.warning("moved the unreadable index %s to %s", path, target)
-    return target
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
-
-
-class Store:
+class ChromaStore:
     """One corpus in Chroma; vectors come from our embedder, never from a Chroma default."""
 
     def __init__(self, client: Any, name: str, embedder_name: str, dim: int, embedder: Embedder | None = None):
@@ -117,7 +151,7 @@ class Store:
 
     @property
     def refusal(self) -> IndexUnavailable | None:
-        """Why this index cannot be used with the embedder in use (see `_mismatch`), or None."""
+        """Why this index cannot be used with the embedder in use (see `EmbedderRecord.mismatch`), or None."""
         return self._refusal
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -136,22 +170,20 @@ class Store:
         Nothing has to be reset for a later call to work: the HTTP client opens a new connection for each
         call after a failure, and collection handles are ids, which stay valid when `chroma run` restarts on
         the same --path. So each request fails once, quickly, while the server is down, and requests work
-        again as soon as it is back (tests/test_chroma_server.py kills and restarts a real server).
+        again as soon as it is back (tests/index/test_chroma_server.py kills and restarts a real server).
         """
         import httpx
 
         if isinstance(exc, httpx.TransportError):
-            return _unreachable(_server_url(self._client), exc)
-        return IndexUnavailable(f"{what}: {_short(exc)}")
+            return unreachable(server_url(self._client), exc)
+        return IndexUnavailable(f"{what}: {short_error(exc)}")
 
     def documents(self) -> dict[str, DocumentRecord]:
-        """Committed documents by source."""
         got = self._call("read", self._cols["documents"].get, include=["metadatas"])
         records = [_document_record(m) for m in got["metadatas"] or []]
         return {r.source: r for r in records}
 
     def document_text(self, source: str) -> str | None:
-        """The indexed text of a document, which its citation offsets index; None if not indexed."""
         got = self._call("read", self._cols["documents"].get, ids=[_doc_id(source)], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
@@ -163,7 +195,6 @@ class Store:
         sentences: list[Sentence],
         sentence_vecs: np.ndarray,
     ) -> None:
-        """Add a document's records, commit it, then drop its previous version's records."""
         base = {"source": doc.source, "doc_hash": doc.content_hash}
         self._upsert(
             "chunks",
@@ -250,10 +281,6 @@ class Store:
     def nearest_sentences(
         self, vector: np.ndarray, n: int, sources: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
-        """The `n` sentences closest to `vector` as (id, cosine similarity), only from `sources` when given.
-
-        `n` must not exceed the number of stored sentences; callers bound it by their snapshot.
-        """
         if n <= 0:
             return []
         where = {"source": {"$in": sorted(sources)}} if sources is not None else None
@@ -272,9 +299,9 @@ class Store:
         """The Chroma client (embedded or HTTP) this store's collections live in."""
         return self._client
 
-    def sibling(self, name: str) -> "Store":
+    def sibling(self, name: str) -> "ChromaStore":
         """Another corpus in the same Chroma (a notebook), with the same embedder."""
-        return Store(self._client, name, self._embedder_name, self._dim, self._embedder)
+        return ChromaStore(self._client, name, self._embedder_name, self._dim, self._embedder)
 
     def delete(self) -> None:
         """Delete this corpus's collections for good (a deleted notebook); the object is unusable after."""
@@ -317,42 +344,6 @@ class Store:
         vecs = np.zeros((n, self._dim), dtype=np.float32)
         vecs[:, 0] = 1.0
         return vecs
-
-
-def open_http_client(url: str) -> Any:
-    """A Chroma HttpClient for a server at `url` (http://host:port), telemetry off; checks it answers."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise IndexUnavailable(f"QA_CHROMA_URL {url!r} is not an http(s)://host:port address.", hint="")
-    try:
-        client = chromadb.HttpClient(
-            host=parts.hostname,
-            port=parts.port or (443 if parts.scheme == "https" else 80),
-            ssl=parts.scheme == "https",
-            settings=ChromaSettings(anonymized_telemetry=False),
-        )
-        client.heartbeat()
-    except Exception as exc:
-        raise _unreachable(url, exc) from None
-    return client
-
-
-def _unreachable(url: str, exc: Exception) -> IndexUnavailable:
-    return IndexUnavailable(
-        f"Cannot reach the Chroma server at {url}: {_short(exc)}",
-        hint="Start it (`chroma run --path DIR --host HOST --port PORT`) "
-        "or unset QA_CHROMA_URL to use the local index.",
-    )
-
-
-def _server_url(client: Any) -> str:
-    """The address an HttpClient talks to, as `http(s)://host:port`."""
-    settings = client.get_settings()
-    scheme = "https" if settings.chroma_server_ssl_enabled else "http"
-    return f"{scheme}://{settings.chroma_server_host}:{settings.chroma_server_http_port}"
 
 
 def _doc_id(source: str) -> str:

@@ -123,7 +123,7 @@ class Examples:
 
 
 def chunk_label(corpus: Corpus, index: int, q: LabelledQuestion) -> int:
-    chunk = corpus.passages[index].chunk
+    chunk = corpus.chunks[index].chunk
     if q.evidence is not None:
         return int(normalise(q.evidence) in normalise(chunk.text))
     for source, s, e in q.spans:

@@ -66,7 +66,7 @@ def hit_at(questions: list[tuple[LabelledQuestion, Examples]], fusion: Fusion, k
     hits = []
     for q, ex in questions:
         corpus, retrieval = ex.retrieve(q, fusion)
-        chunks = [r.passage.chunk for r in retrieval.pool[:k]]
+        chunks = [r.titled.chunk for r in retrieval.pool[:k]]
         hits.append(
             any(c.source == src and c.start <= s and e <= c.end for c in chunks for src, s, e in q.spans)
             if q.spans

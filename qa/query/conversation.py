@@ -8,6 +8,7 @@ words would otherwise pull the answer back to the previous topic.
 import logging
 import re
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from qa.answering.llm.prompt import condense_messages
 from qa.errors import InvalidQuestion, QAError
@@ -27,6 +28,12 @@ Message = dict[str, str]
 _MAX_REWRITE_WORDS = 60
 
 log = logging.getLogger(__name__)
+
+
+class Condenser(Protocol):
+    """Reads a question with the conversation before it: what to search for, and what to answer."""
+
+    def __call__(self, question: str, history: Sequence[Message]) -> Query: ...
 
 
 def validate_history(history: Sequence[Message] | None) -> list[Message]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
 from qa.index.store import DocumentRecord, Store
+from qa.query.spans import Span
 from qa.text import terms
 
 if TYPE_CHECKING:
@@ -30,12 +31,17 @@ _PREFIX_MIN = 4  # a term matches a longer word it starts (and vice versa) from 
 
 
 @dataclass(frozen=True)
-class Passage:
+class TitledChunk:
     """A chunk with its document's headline and date, as shown to models and users."""
 
     chunk: Chunk
     title: str
     date: str
+
+    def span(self, score: float) -> Span:
+        """The chunk as a span, scored by `score`."""
+        c = self.chunk
+        return Span(c.source, c.start, c.end, c.text, score, self.title)
 
 
 class Corpus:
@@ -51,7 +57,7 @@ class Corpus:
         chunk_terms: list[list[str]] | None = None,
     ):
         self.documents = documents
-        self.passages = [Passage(c, documents[c.source].title, documents[c.source].date) for c in chunks]
+        self.chunks = [TitledChunk(c, documents[c.source].title, documents[c.source].date) for c in chunks]
         self.sentences = sentences
         self.sentence_vectors = sentence_vectors
         self.sentence_index = {s.id: i for i, s in enumerate(sentences)}
@@ -66,7 +72,7 @@ class Corpus:
         self.chunk_doc = np.array([number[c.source] for c in chunks], dtype=np.int32)
         self.sentence_position = _relative_positions(sentences)
         self._by_source = _group_by_source(sentences)
-        self.chunk_sentences = [np.array(self.sentences_in(p.chunk), dtype=np.int64) for p in self.passages]
+        self.chunk_sentences = [np.array(self.sentences_in(c.chunk), dtype=np.int64) for c in self.chunks]
         self.chunks_of_sentence: list[list[int]] = [[] for _ in sentences]
         for ci, inside in enumerate(self.chunk_sentences):
             for si in inside:
@@ -96,10 +102,10 @@ class Corpus:
     def without(self, sources: set[str]) -> "Corpus":
         """The same snapshot with some documents left out (training asks questions without their paper)."""
         keep_s = [i for i, s in enumerate(self.sentences) if s.source not in sources]
-        keep_c = [i for i, p in enumerate(self.passages) if p.chunk.source not in sources]
+        keep_c = [i for i, c in enumerate(self.chunks) if c.chunk.source not in sources]
         return Corpus(
             {k: v for k, v in self.documents.items() if k not in sources},
-            [self.passages[i].chunk for i in keep_c],
+            [self.chunks[i].chunk for i in keep_c],
             [self.sentences[i] for i in keep_s],
             self.sentence_vectors[keep_s],
             [self.sentence_term_list[i] for i in keep_s],
@@ -107,7 +113,7 @@ class Corpus:
         )
 
     def __len__(self) -> int:
-        return len(self.passages)
+        return len(self.chunks)
 
     def chunks_of(self, sources: Collection[str]) -> np.ndarray:
         """A mask over chunks: True for those of `sources` (restricting a question to chosen documents)."""
@@ -120,7 +126,7 @@ class Corpus:
     def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query terms (zeros when nothing matches)."""
         if self._bm25 is None or not query_terms:
-            return np.zeros(len(self.passages), dtype=np.float32)
+            return np.zeros(len(self.chunks), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
 
     def idf(self, term: str) -> float:
@@ -158,8 +164,8 @@ class Corpus:
             found[sentence.source] |= ts
         return found
 
-    def sentences_in(self, chunk: Chunk) -> list[int]:
-        """Indexes of the sentences that overlap the chunk, in document order."""
+    def sentences_in(self, chunk: Chunk | Span) -> list[int]:
+        """Indexes of the sentences that overlap the chunk (or span), in document order."""
         starts, idxs = self._by_source.get(chunk.source, ([], []))
         lo = max(0, bisect.bisect_right(starts, chunk.start) - 1)
         hi = bisect.bisect_left(starts, chunk.end)
@@ -189,6 +195,14 @@ class Corpus:
         parts = [self.sentences[first].text]
         parts += [self.sentences[k].lead + self.sentences[k].text for k in range(first + 1, last + 1)]
         return "".join(parts)
+
+    def span(self, first: int, last: int, score: float) -> Span:
+        """Sentences `first` through `last` (same document) as a span, scored by `score`."""
+        head, tail = self.sentences[first], self.sentences[last]
+        record = self.documents.get(head.source)
+        return Span(
+            head.source, head.start, tail.end, self.span_text(first, last), score, record.title if record else ""
+        )
 
     def neighbours(self, first: int, last: int) -> list[int]:
         """The sentences just before and after a run, within its document."""

@@ -98,24 +98,43 @@ class LearnedEvidenceRanker:
         return explain(ranking, self._corpus, self._model)
 
 
-def evidence_ranker(name: str, threshold: float | None = None) -> Callable[[Corpus], EvidenceRanker]:
+RankerFactory = Callable[[Corpus], EvidenceRanker]  # makes the ranker of each corpus snapshot as it is loaded
+
+
+def evidence_ranker(name: str, threshold: float | None = None) -> RankerFactory:
     """The evidence ranker named in settings, bound to each corpus snapshot as it is loaded."""
-    if name == "rules":
-        from qa.query.rules import RulesEvidenceRanker
+    makers: dict[str, Callable[[float | None], RankerFactory]] = {
+        "learned": _learned,
+        "rules": _rules,
+        "vetoed": _vetoed,
+    }
+    if name not in makers:
+        raise ConfigError(f"Unknown evidence ranker {name!r}; choose one of {', '.join(makers)}.")
+    return makers[name](threshold)
 
-        return RulesEvidenceRanker
-    if name == "learned":
-        model = learned.load("evidence", RUN_FEATURES)
-        return lambda corpus: LearnedEvidenceRanker(corpus, model, threshold)
-    if name == "vetoed":
-        from qa.query.fusion import build_fusion
-        from qa.query.rules import RulesEvidenceRanker
-        from qa.query.veto import VetoedEvidenceRanker, load_threshold
 
-        model = learned.load("evidence", RUN_FEATURES)
-        fusion = build_fusion("learned", 0.5)  # the model's own fusion (the weight is the weighted one's only)
-        veto = load_threshold() if threshold is None else threshold
-        return lambda corpus: VetoedEvidenceRanker(
-            corpus, RulesEvidenceRanker(corpus), LearnedEvidenceRanker(corpus, model), veto, fusion
-        )
-    raise ConfigError(f"Unknown evidence ranker {name!r}; choose learned, rules or vetoed.")
+def _learned(threshold: float | None) -> RankerFactory:
+    """The fitted model; `threshold` overrides the one it ships with."""
+    model = learned.load("evidence", RUN_FEATURES)
+    return lambda corpus: LearnedEvidenceRanker(corpus, model, threshold)
+
+
+def _rules(threshold: float | None) -> RankerFactory:
+    """The hand-set rules decide by their own `SupportRule`; `threshold` does not apply to them."""
+    from qa.query.rules import RulesEvidenceRanker
+
+    return RulesEvidenceRanker
+
+
+def _vetoed(threshold: float | None) -> RankerFactory:
+    """The rules with the learned veto; `threshold` overrides the shipped veto threshold."""
+    from qa.query.fusion import build_fusion
+    from qa.query.rules import RulesEvidenceRanker
+    from qa.query.veto import VetoedEvidenceRanker, load_threshold
+
+    model = learned.load("evidence", RUN_FEATURES)
+    fusion = build_fusion("learned", 0.5)  # the model's own fusion (the weight is the weighted one's only)
+    veto = load_threshold() if threshold is None else threshold
+    return lambda corpus: VetoedEvidenceRanker(
+        corpus, RulesEvidenceRanker(corpus), LearnedEvidenceRanker(corpus, model), veto, fusion
+    )

@@ -13,6 +13,7 @@ import numpy as np
 from qa.query.corpus import Corpus
 from qa.query.features import FEATURE_HELP
 from qa.query.learned import LearnedModel
+from qa.query.spans import Span
 
 if TYPE_CHECKING:
     from qa.query.evidence import Ranking
@@ -32,6 +33,11 @@ class RunExplanation:
     probability: float
     features: dict[str, float]
     pulls: list[tuple[str, float]]
+
+    @classmethod
+    def of(cls, span: Span, features: dict[str, float], pulls: list[tuple[str, float]]) -> "RunExplanation":
+        """The explanation of a run given as a span scored by its probability."""
+        return cls(span.text, span.source, span.start, span.end, span.score, features, pulls)
 
     def to_dict(self) -> dict:
         return {
@@ -81,16 +87,11 @@ def explain(ranking: "Ranking", corpus: Corpus, model: LearnedModel) -> Explanat
     runs = []
     sign = 1.0 if ranking.answerable else -1.0  # show what pushed towards the decision taken
     for e in ranking.evidence[:_SHOWN_RUNS]:
-        head, tail = corpus.sentences[e.first], corpus.sentences[e.last]
         pull = model.contributions(np.asarray(e.features))
         order = sorted(range(len(pull)), key=lambda j: -sign * pull[j])[:_SHOWN_REASONS]
         runs.append(
-            RunExplanation(
-                corpus.span_text(e.first, e.last),
-                head.source,
-                head.start,
-                tail.end,
-                e.probability,
+            RunExplanation.of(
+                corpus.span(e.first, e.last, e.probability),
                 dict(zip(ranking.feature_names, map(float, e.features))),
                 [(ranking.feature_names[j], float(pull[j])) for j in order],
             )

@@ -2,19 +2,21 @@
 
 Dense search runs over sentence vectors: a chunk's dense score is its best sentence's similarity,
 so a long chunk is never diluted by its other sentences. The fusion turns both signals (and
-document-level ones derived from them) into one score; the best `top_k` chunks are the passages
+document-level ones derived from them) into one score; the best `top_k` chunks are the ones
 shown and given to LLMs, and a wider pool feeds evidence selection.
 """
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from qa.index.embedding import Embedder
 from qa.index.store import Store
-from qa.query.corpus import Corpus, Passage
+from qa.query.corpus import Corpus, TitledChunk
 from qa.query.fusion import ChunkSignals, Fusion
+from qa.query.spans import Span
 from qa.text import terms
 
 
@@ -27,25 +29,31 @@ class Query:
 
 
 @dataclass(frozen=True)
-class RankedPassage:
-    """A retrieved chunk with its fused score and the two signals it came from."""
+class RankedChunk:
+    """A retrieved chunk (`index` in the corpus snapshot) with its fused score and the two signals it came from."""
 
-    passage: Passage
+    titled: TitledChunk
     index: int
     score: float
     dense: float
     lexical: float
+
+    @property
+    def span(self) -> Span:
+        """The chunk as a span scored by its fused score: what answer models and users are shown."""
+        return self.titled.span(self.score)
 
 
 @dataclass
 class Retrieval:
     """The ranked pool of chunks plus what evidence selection needs: vectors and dense similarities.
 
-    `passages` are the best `top_k` of `pool`, the chunks evidence is looked for in.
+    `top` are the best `top_k` of `pool`: the chunks shown with the answer and numbered in an LLM's
+    prompt. Evidence is looked for in the pool (the rules ranker: in `top`).
     """
 
     query: Query
-    pool: list[RankedPassage]
+    pool: list[RankedChunk]
     top_k: int
     search_vector: np.ndarray
     focus_vector: np.ndarray
@@ -54,8 +62,17 @@ class Retrieval:
     allowed: np.ndarray | None = None  # chunks a question restricted to some documents may use (None: all)
 
     @property
-    def passages(self) -> list[RankedPassage]:
+    def top(self) -> list[RankedChunk]:
         return self.pool[: self.top_k]
+
+
+class Retriever(Protocol):
+    """Finds the chunks a question is about, in one corpus snapshot."""
+
+    def retrieve(self, query: Query, top_k: int | None = None, sources: Collection[str] | None = None) -> Retrieval:
+        """The ranked chunks for `query` (`top_k` shown; None: the configured number); with `sources`,
+        only chunks of those documents."""
+        ...
 
 
 class HybridRetriever:
@@ -90,17 +107,8 @@ class HybridRetriever:
             self._chunk_dense(similarity), self._corpus.bm25_scores(terms(query.search)), self._corpus.chunk_doc
         )
         fused = self._fusion.score(signals)
-        order = np.argsort(-fused, kind="stable")
         allowed = self._corpus.chunks_of(sources) if sources is not None else None
-        if allowed is not None:
-            order = order[allowed[order]]
-        order = order[: max(k, self._pool)]
-        ranked = [
-            RankedPassage(
-                self._corpus.passages[i], int(i), float(fused[i]), float(signals.dense[i]), float(signals.lexical[i])
-            )
-            for i in order
-        ]
+        ranked = ranked_chunks(self._corpus, signals, fused, max(k, self._pool), allowed)
         return Retrieval(query, ranked, k, search_vec, focus_vec, similarity, signals, allowed)
 
     def _dense_sentences(self, vector: np.ndarray, sources: Collection[str] | None = None) -> dict[int, float]:
@@ -122,3 +130,16 @@ class HybridRetriever:
             for chunk in self._corpus.chunks_of_sentence[sentence]:
                 scores[chunk] = max(scores[chunk], sim)
         return scores
+
+
+def ranked_chunks(
+    corpus: Corpus, signals: ChunkSignals, fused: np.ndarray, n: int, allowed: np.ndarray | None
+) -> list[RankedChunk]:
+    """The `n` best chunks by fused score, best first (ties in corpus order); only `allowed` ones when given."""
+    order = np.argsort(-fused, kind="stable")
+    if allowed is not None:
+        order = order[allowed[order]]
+    return [
+        RankedChunk(corpus.chunks[i], int(i), float(fused[i]), float(signals.dense[i]), float(signals.lexical[i]))
+        for i in order[:n]
+    ]

@@ -98,15 +98,7 @@ class RulesEvidenceRanker:
     def explain(self, ranking: Ranking) -> Explanation:
         c = self._corpus
         runs = [
-            RunExplanation(
-                c.span_text(e.first, e.last),
-                c.sentences[e.first].source,
-                c.sentences[e.first].start,
-                c.sentences[e.last].end,
-                e.probability,
-                dict(zip(ranking.feature_names, e.features)),
-                [],
-            )
+            RunExplanation.of(c.span(e.first, e.last, e.probability), dict(zip(ranking.feature_names, e.features)), [])
             for e in ranking.evidence[:3]
         ]
         best = ranking.best.probability if ranking.best else 0.0
@@ -129,7 +121,7 @@ class RulesEvidenceRanker:
 
     def _candidates(self, retrieval: Retrieval) -> dict[tuple[int, int], int]:
         seen: dict[tuple[int, int], int] = {}
-        for rank, ranked in enumerate(retrieval.passages):
+        for rank, ranked in enumerate(retrieval.top):
             for i in self._corpus.chunk_sentences[ranked.index]:
                 unit = self._corpus.units[int(i)]
                 if unit not in seen and is_statement(self._corpus.sentences[unit[1]].text):

@@ -18,15 +18,13 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from qa.errors import ConfigError
 from qa.query.corpus import Corpus
 from qa.query.evidence import EvidenceRanker, Ranking
 from qa.query.explain import Explanation
 from qa.query.fusion import Fusion
 from qa.query.learned import MODELS
-from qa.query.retrieval import RankedPassage, Retrieval
+from qa.query.retrieval import Retrieval, ranked_chunks
 
 FORMAT = "docqa-veto"
 VERSION = 1
@@ -84,21 +82,11 @@ class VetoedEvidenceRanker:
 
     def reranked(self, retrieval: Retrieval) -> Retrieval:
         """`retrieval` as the learned fusion would have ranked it: every chunk of its signals re-scored,
-        the same number of best ones kept as its pool (as `HybridRetriever.retrieve` does)."""
+        the same number of best ones kept as its pool (by `ranked_chunks`, as the retriever keeps them)."""
         if self._fusion is None:
             return retrieval
-        signals = retrieval.signals
-        fused = self._fusion.score(signals)
-        order = np.argsort(-fused, kind="stable")
-        if retrieval.allowed is not None:  # a question restricted to some documents stays restricted
-            order = order[retrieval.allowed[order]]
-        order = order[: len(retrieval.pool)]
-        pool = [
-            RankedPassage(
-                self._corpus.passages[i], int(i), float(fused[i]), float(signals.dense[i]), float(signals.lexical[i])
-            )
-            for i in order
-        ]
+        fused = self._fusion.score(retrieval.signals)  # `allowed`: a question restricted to some documents stays so
+        pool = ranked_chunks(self._corpus, retrieval.signals, fused, len(retrieval.pool), retrieval.allowed)
         return replace(retrieval, pool=pool)
 
     def explain(self, ranking: Ranking) -> Explanation:

@@ -25,10 +25,11 @@ import qa
 from qa.apps.cli import main
 from qa.errors import ConfigError, EmbedderUnavailable
 from qa.index import remote_embedding
+from qa.index.chroma_client import open_persistent_client
 from qa.index.embedder_record import decode_reference, encode_reference
 from qa.index.embedding import REFERENCE_TEXTS, E5Embedder, build_embedder, reference_vectors
 from qa.index.remote_embedding import RemoteEmbedder
-from qa.index.store import Store, open_persistent_client
+from qa.index.store import ChromaStore
 from qa.settings import load_settings
 
 NAME = "multilingual-e5-small"
@@ -299,7 +300,7 @@ def doc(tmp_path):
 
 
 def test_new_collections_record_the_embedder_and_its_reference_vectors(tmp_path, local):
-    store = Store(open_persistent_client(tmp_path / "index"), "docqa", local.name, local.dim, local)
+    store = ChromaStore(open_persistent_client(tmp_path / "index"), "docqa", local.name, local.dim, local)
     for kind in ("documents", "chunks", "sentences"):
         meta = store.client.get_collection(f"docqa-{kind}").metadata
         assert (meta["embedder"], meta["dim"], meta["embedder_via"]) == (NAME, 384, "local")
@@ -361,9 +362,9 @@ def test_a_server_that_ignores_input_type_cannot_query_a_local_index(tmp_path, l
         return httpx.Response(200, json={"data": [{"index": i, "embedding": v.tolist()} for i, v in enumerate(vecs)]})
 
     client = open_persistent_client(tmp_path / "index")
-    Store(client, "docqa", local.name, local.dim, local)
+    ChromaStore(client, "docqa", local.name, local.dim, local)
     generic = RemoteEmbedder(["http://generic/v1"], NAME, NAME, transport=httpx.MockTransport(ignores_input_type))
-    store = Store(client, "docqa", generic.name, generic.dim, generic)
+    store = ChromaStore(client, "docqa", generic.name, generic.dim, generic)
     assert store.refusal is not None and "http://generic/v1" in str(store.refusal)
     with pytest.raises(qa.IndexUnavailable, match="gives other vectors"):
         store.documents()
@@ -389,7 +390,9 @@ def test_an_ingest_whose_server_fails_reports_what_is_missing_and_a_rerun_comple
 
     def service(fake: FakeServers) -> QAService:
         embedder = _remote(fake, max_retries=1)
-        store = Store(open_persistent_client(settings.index_dir), settings.collection, embedder.name, embedder.dim)
+        store = ChromaStore(
+            open_persistent_client(settings.index_dir), settings.collection, embedder.name, embedder.dim
+        )
         return QAService(settings, store, embedder, *build_model(settings, embedder))
 
     # notes 2 and 3 fail for good; matched by their text, since documents are embedded in parallel and the

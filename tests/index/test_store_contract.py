@@ -11,10 +11,11 @@ import uuid
 import numpy as np
 import pytest
 
+from qa.index.chroma_client import open_http_client, open_persistent_client
 from qa.index.chunking import Chunker
 from qa.index.documents import Document
 from qa.index.ingestion import chunk_vectors
-from qa.index.store import Store, open_http_client, open_persistent_client
+from qa.index.store import ChromaStore, Store
 
 DIM = 16
 
@@ -43,7 +44,7 @@ def store(request, tmp_path):
         client = open_persistent_client(tmp_path / "index")
     else:
         client = open_http_client(request.getfixturevalue("chroma_url"))
-    return Store(client, f"contract{uuid.uuid4().hex[:8]}", "stand-in-embedder", DIM)
+    return ChromaStore(client, f"contract{uuid.uuid4().hex[:8]}", "stand-in-embedder", DIM)
 
 
 GARDEN = _document("docs/garden.txt", "The greenhouse grows saffron crocuses. The shed holds twelve rakes.\n")

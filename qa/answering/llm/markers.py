@@ -4,7 +4,7 @@ Markers arrive split across chunks ("[", "1", "]"), grouped ("[1, 2]", "[1][2]",
 "[Passage 2]"), and sometimes inside code, where they are text. The parser takes chunks as they
 arrive and returns text and markers in order; it holds back only what may still become a marker
 or a code fence. It does not judge the numbers: every bracketed number outside code is a marker,
-so that "[7]" with five passages is dropped by the verifier instead of shown pointing at nothing.
+so that "[7]" with five excerpts in the prompt is dropped by the verifier instead of shown pointing at nothing.
 """
 
 import re
@@ -30,7 +30,7 @@ class Text:
 
 @dataclass(frozen=True)
 class Marker:
-    """One citation marker; `numbers` as written (1-based passage numbers, unchecked)."""
+    """One citation marker; `numbers` as written (1-based excerpt numbers of the prompt, unchecked)."""
 
     numbers: tuple[int, ...]
 

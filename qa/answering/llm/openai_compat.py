@@ -22,7 +22,7 @@ from qa.answering.extractive import ExtractiveModel, looked_at, refusal
 from qa.answering.llm.markers import MarkerParser
 from qa.answering.llm.prompt import answer_messages
 from qa.answering.llm.sentences import SentenceStream
-from qa.answering.llm.verify import Scorer, Verifier, VerifyStats, passage_units
+from qa.answering.llm.verify import Scorer, Verifier, VerifyStats, excerpt_units
 from qa.errors import ModelUnavailable
 from qa.index.embedding import Embedder
 from qa.reply import REFUSAL, Delta, Reply
@@ -134,7 +134,7 @@ class ChatClient:
 
 
 class OpenAICompatibleModel:
-    """Answers with an LLM from the numbered passages; shows only verified, renumbered citations."""
+    """Answers with an LLM from the numbered excerpts; shows only verified, renumbered citations."""
 
     name = "openai-compatible"
 
@@ -169,13 +169,13 @@ class OpenAICompatibleModel:
             yield from self._extractive.stream(context)
 
     def _answer(self, context: Context) -> Iterator[Delta | Reply]:
-        if not context.retrieval.passages:
+        if not context.chunks:
             yield Delta(REFUSAL)
             yield refusal(context)
             return
         cites = CitationList(context.corpus)
-        chunks = [r.passage.chunk for r in context.retrieval.passages]
-        verifier = Verifier(Scorer(context.corpus, self._embedder), passage_units(context.corpus, chunks), cites)
+        excerpts = excerpt_units(context.corpus, context.chunks)
+        verifier = Verifier(Scorer(context.corpus, self._embedder), excerpts, cites, context.ranking)
         parser, sentences = MarkerParser(), SentenceStream()
         parts: list[str] = []
         for text in self.client.stream(answer_messages(context)):

@@ -1,6 +1,9 @@
-"""The prompts: numbered passages for answering, and the conversation for condensing follow-ups.
+"""The prompts: numbered excerpts for answering, and the conversation for condensing follow-ups.
 
-Passage n of the prompt is `retrieval.passages[n - 1]`; the verifier resolves `[n]` the same way.
+An excerpt is a retrieved chunk as the answering prompt shows it, numbered `[n]`: excerpt n is
+`context.chunks[n - 1]`, and the verifier resolves the model's `[n]` the same way. ("Passage" is kept for
+what a user is shown; the instructions still say "passages" to the model, the wording every measured
+LLM figure was made with.)
 """
 
 from collections.abc import Sequence
@@ -31,12 +34,12 @@ def question_of(context: Context) -> str:
 
 
 def answer_messages(context: Context) -> list[dict[str, str]]:
-    """System instructions, then the numbered passages and the question as one user message."""
-    blocks = []
-    for n, ranked in enumerate(context.retrieval.passages, 1):
-        title = f" ({ranked.passage.title})" if ranked.passage.title else ""
-        blocks.append(f"[{n}]{title}\n{ranked.passage.chunk.text.strip()}")
-    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question_of(context)}"
+    """System instructions, then the numbered excerpts and the question as one user message."""
+    excerpts = []
+    for n, chunk in enumerate(context.chunks, 1):
+        title = f" ({chunk.title})" if chunk.title else ""
+        excerpts.append(f"[{n}]{title}\n{chunk.text.strip()}")
+    user = "Passages:\n\n" + "\n\n".join(excerpts) + f"\n\nQuestion: {question_of(context)}"
     return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -1,11 +1,12 @@
 """Citations of an LLM answer are verified, not trusted.
 
-Each sentence of the answer is scored against the sentence runs of the passages it cites:
-lexically (rarity-weighted share of its content terms found there, every number it states
-found there too) and densely (cosine of e5 vectors). Citations that do not support their
-sentence are dropped; a sentence left without support gets the best supporting run of any
-retrieved passage (post-hoc citation); a sentence nothing supports is left out of the answer.
-Citations are then numbered by first use over exact corpus spans, like the extractive model's.
+Each sentence of the answer is scored against the sentence runs of the prompt's excerpts it cites
+(see prompt.py): lexically (rarity-weighted share of its content terms found there, every number it
+states found there too) and densely (cosine of e5 vectors). Citations that do not support their
+sentence are dropped; a sentence left without support gets the best supporting run of any excerpt
+(post-hoc citation); a sentence nothing supports is left out of the answer. Citations are then
+numbered by first use over exact corpus spans and scored by the evidence ranker, like the
+extractive model's: how well a run supports a sentence decides whether it is cited, not its score.
 """
 
 import logging
@@ -20,6 +21,7 @@ from qa.answering.llm.sentences import Claim, SentenceStream
 from qa.eval.checks import TextOf, citation_holds, file_text
 from qa.index.embedding import Embedder
 from qa.query.corpus import Corpus
+from qa.query.evidence import Ranking
 from qa.query.features import coverage
 from qa.reply import Reply
 from qa.text import terms
@@ -73,8 +75,8 @@ class VerifyStats:
     markers: int = 0  # citation numbers the LLM wrote
     kept: int = 0  # citations shown as the LLM wrote them
     dropped: int = 0  # citations removed: out of range, or not supporting their sentence
-    repaired: int = 0  # cited sentences whose citation was replaced by a supporting passage
-    added: int = 0  # uncited sentences given a supporting passage (post-hoc citation)
+    repaired: int = 0  # cited sentences whose citation was replaced by a supporting excerpt's run
+    added: int = 0  # uncited sentences given a supporting excerpt's run (post-hoc citation)
     sentences: int = 0
     unsupported_sentences: int = 0  # left out of the answer: nothing retrieved supports them
     refusals: int = 0  # sentences saying the documents do not hold the answer
@@ -95,7 +97,7 @@ def is_refusal(text: str) -> bool:
 
 def makes_no_claim(text: str) -> bool:
     """A lead-in ("The passage that discusses X is:") or a question (often the user's, echoed back)
-    asserts nothing, however well its words match a passage; small models write both."""
+    asserts nothing, however well its words match an excerpt; small models write both."""
     return text.rstrip().endswith((":", "：", "?", "？"))
 
 
@@ -133,12 +135,17 @@ class Scorer:
 
 
 class Verifier:
-    """Verifies the claims of one answer in order, numbering the citations it keeps."""
+    """Verifies the claims of one answer in order, numbering the citations it keeps.
 
-    def __init__(self, scorer: Scorer, passages_units: list[list[Unit]], cites: CitationList):
+    `excerpts` holds the sentence runs of each numbered excerpt of the prompt (`excerpt_units`);
+    `ranking` is the evidence ranker's for the same question, whose score of a run its citation carries.
+    """
+
+    def __init__(self, scorer: Scorer, excerpts: list[list[Unit]], cites: CitationList, ranking: Ranking):
         self._scorer = scorer
-        self._passages = passages_units
+        self._excerpts = excerpts
         self._cites = cites
+        self._evidence_scores = {(e.first, e.last): e.probability for e in ranking.evidence}
         self.stats = VerifyStats()
         self._said: set[str] = set()
 
@@ -147,7 +154,7 @@ class Verifier:
         st = self.stats
         st.sentences += 1
         st.markers += len(claim.numbers)
-        valid = [n for n in claim.numbers if 1 <= n <= len(self._passages)]
+        valid = [n for n in claim.numbers if 1 <= n <= len(self._excerpts)]
         st.dropped += len(claim.numbers) - len(valid)
         if claim.text.lower() in self._said:
             st.repeats += 1
@@ -160,14 +167,14 @@ class Verifier:
             st.dropped += len(valid)
             return None
         vector = self._scorer.vector(claim.text)
-        cited = [s for s in (self._scorer.best(claim.text, self._passages[n - 1], vector) for n in valid) if s]
+        cited = [s for s in (self._scorer.best(claim.text, self._excerpts[n - 1], vector) for n in valid) if s]
         partial = [s for s in cited if s.lexical >= self._scorer.grounding.min_partial and s.numbers_ok]
         together = self._scorer.support(claim.text, tuple(u for s in partial for u in s.units), vector)
         if partial and self._scorer.holds(together):
             st.kept += len(partial)
             st.dropped += len(valid) - len(partial)
             return [self._cite(s) for s in partial]
-        every = [u for units in self._passages for u in units]
+        every = [u for units in self._excerpts for u in units]
         best = self._scorer.best(claim.text, every, vector)
         st.dropped += len(valid)
         if best is None or not self._scorer.holds(best):
@@ -180,12 +187,14 @@ class Verifier:
         return [self._cite(best)]
 
     def _cite(self, s: Support) -> int:
+        """Cite the supporting run with the evidence ranker's score of it, as the extractive model does;
+        0.0 for a run the ranker did not weigh (it leaves headings and fragments out)."""
         first, last = s.units[0]
-        return self._cites.cite(first, last, round(s.lexical, 4))
+        return self._cites.cite(first, last, self._evidence_scores.get((first, last), 0.0))
 
 
-def passage_units(corpus: Corpus, chunks: list) -> list[list[Unit]]:
-    """For each numbered passage, the sentence runs it holds, in document order."""
+def excerpt_units(corpus: Corpus, chunks: list) -> list[list[Unit]]:
+    """For each numbered excerpt of the prompt (a retrieved chunk), the sentence runs it holds, in document order."""
     return [list(dict.fromkeys(corpus.units[i] for i in corpus.sentences_in(chunk))) for chunk in chunks]
 
 

@@ -238,12 +238,12 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
                     model = gr.Dropdown(
                         list(services),
                         value=handlers.default_model,
-                        label="Answer model",
+                        label="Model",
                         elem_id="qa-model",
                         interactive=len(services) > 1,
                         info=None
                         if len(services) > 1
-                        else "Set QA_LLM=openai-compatible to add an LLM (see the README).",
+                        else "Set QA_MODEL=openai-compatible to add an LLM (see the README).",
                     )
             with gr.Column(scale=2):
                 sources = gr.HTML(render.empty_sources_html(), elem_id="qa-sources")

@@ -79,4 +79,4 @@ def test_squad_eval_honours_the_model_option(tmp_path, capsys, monkeypatch):
         ["--index-dir", str(tmp_path / "index"), "eval", "tests/golden/squad-mini.json", "--model", "openai-compatible"]
     )
     assert code == 2
-    assert "QA_LLM_MODEL is required with QA_LLM=openai-compatible" in capsys.readouterr().err
+    assert "QA_LLM_MODEL is required with QA_MODEL=openai-compatible" in capsys.readouterr().err

@@ -66,7 +66,7 @@ def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many):
     assert 3 <= len(committed) < FILES
     corpus = Corpus.load(svc._store)
     for source, record in committed.items():
-        assert sum(p.chunk.source == source for p in corpus.passages) == record.chunks
+        assert sum(p.chunk.source == source for p in corpus.chunks) == record.chunks
         assert sum(s.source == source for s in corpus.sentences) == record.sentences
     reply = svc.ask(f"What did the gauge read at station {FILES - 1} log entry 5?")
     assert all(p.source in committed for p in reply.passages + reply.citations)

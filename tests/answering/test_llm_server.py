@@ -29,7 +29,7 @@ from qa.query.conversation import LLMCondenser, condense
 from qa.query.retrieval import Query
 from qa.reply import Delta, Reply
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-7f3a9c-do-not-leak"
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 def llm_service(service, url: str, **settings):
     """The shared test index, answered by the LLM at `url` (small answers keep the tests fast)."""
     options = {
-        "llm": "openai-compatible",
+        "model": "openai-compatible",
         "llm_base_url": url,
         "llm_model": "smollm2",
         "llm_max_tokens": 48,

@@ -89,6 +89,14 @@ def test_supported_citation_is_kept_and_renumbered(service, ask):
     assert reply_problems(reply, scorer(service)) == []
 
 
+def test_a_citation_carries_the_evidence_score_of_its_run_whichever_model_answered(service, ask):
+    events, _, _ = ask(lambda p: f"Joyo.com was sold to Amazon [{passage_with(p, JOYO)}].")
+    [by_llm] = events[-1].citations
+    [extractive] = service.ask("Who bought Joyo.com?").citations
+    assert (by_llm.source, by_llm.start, by_llm.end) == (extractive.source, extractive.start, extractive.end)
+    assert by_llm.score == extractive.score > 0
+
+
 def test_wrong_and_out_of_range_citations_are_dropped_and_repaired(service, ask):
     events, stats, _ = ask(lambda p: f"Joyo.com was sold to Amazon [{passage_without(p, JOYO)}][9][0].")
     reply = events[-1]
@@ -218,13 +226,13 @@ def test_cli_model_option_reports_an_unreachable_server_without_the_key(service,
 
 def test_llm_settings_validate_and_hide_the_key(monkeypatch):
     monkeypatch.setenv("QA_LLM_API_KEY", "sk-settings-secret")
-    settings = load_settings(llm="openai-compatible", llm_model="gpt-4o-mini")
+    settings = load_settings(model="openai-compatible", llm_model="gpt-4o-mini")
     assert "sk-settings-secret" not in repr(settings) and "sk-settings-secret" not in str(settings.model_dump())
     assert settings.llm_api_key.get_secret_value() == "sk-settings-secret"
-    with pytest.raises(ConfigError, match="llm"):
-        load_settings(llm="gpt")
+    with pytest.raises(ConfigError, match="model"):
+        load_settings(model="gpt")
     with pytest.raises(ConfigError, match="QA_LLM_MODEL is required"):
-        build_model(load_settings(llm="openai-compatible"), embedder=None)
+        build_model(load_settings(model="openai-compatible"), embedder=None)
 
 
 def test_llm_condenser_rewrites_follow_ups_and_falls_back_to_the_heuristic(service):

@@ -1,4 +1,4 @@
-"""The `qa` command and the settings precedence: defaults < qa.toml < QA_* environment < arguments."""
+"""The `qa` command: ask, chat, eval, docs and ingest, in this process and as a real console script."""
 
 import json
 import subprocess
@@ -6,9 +6,7 @@ import sys
 
 import pytest
 
-import qa
 from qa.apps.cli import main
-from qa.settings import load_settings
 
 
 @pytest.fixture
@@ -82,23 +80,3 @@ def test_console_script_runs_in_a_real_process(service):
     )
     assert done.returncode == 0, done.stderr
     assert "Amazon" in json.loads(done.stdout)["answer"]
-
-
-def test_settings_precedence(tmp_path, monkeypatch):
-    config = tmp_path / "qa.toml"
-    config.write_text('top_k = 7\nchunk_size = 200\ncollection = "fromfile"\n', encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    assert load_settings().top_k == 7
-    monkeypatch.setenv("QA_TOP_K", "9")
-    settings = load_settings()
-    assert (settings.top_k, settings.chunk_size, settings.collection) == (9, 200, "fromfile")
-    assert load_settings(top_k=3).top_k == 3
-
-
-def test_invalid_settings_are_one_clear_error(monkeypatch):
-    monkeypatch.setenv("QA_TOP_K", "many")
-    with pytest.raises(qa.ConfigError, match="top_k"):
-        load_settings()
-    monkeypatch.delenv("QA_TOP_K")
-    with pytest.raises(qa.ConfigError, match="Config file not found"):
-        load_settings(config="/nonexistent/qa.toml")

@@ -98,6 +98,7 @@ def test_chat_configured_for_an_llm_offers_it_first_and_the_extractive_model_bes
     [selector] = [c["props"] for c in config["components"] if c["props"].get("elem_id") == "qa-model"]
     assert [choice[1] for choice in selector["choices"]] == ["openai-compatible", "extractive"]
     assert selector["value"] == "openai-compatible"
+    assert selector["label"] == "Model", "the same word as the setting, `--model` and the API's `model`"
 
     client = Client(llm_chat_server, verbose=False)
     reply = client.predict("Who bought Joyo.com?", [], 2, "openai-compatible", api_name="/ask")
