@@ -16,7 +16,7 @@ embedder refuses every read and write (a rebuild or deleting it still works).
 import hashlib
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 _KINDS = ("documents", "chunks", "sentences")
 _DOCUMENTS_PER_READ = 8
+# Records per read or delete call: Chroma (SQLite underneath) refuses a call over 32,766 records ("too many
+# SQL variables"), which a whole collection passes at about 190 COVID-QA papers and one large book alone.
+_RECORDS_PER_CALL = 10_000
 
 
 @dataclass(frozen=True)
@@ -244,16 +247,26 @@ class ChromaStore:
         committed = {r.source: r.content_hash for r in self.documents().values()}
         removed = 0
         for kind in ("chunks", "sentences"):
-            got = self._call("read", self._cols[kind].get, include=["metadatas"])
             orphans = [
                 i
+                for got in self._pages(kind, include=["metadatas"])
                 for i, m in zip(got["ids"], got["metadatas"] or [])
                 if committed.get(m.get("source")) != m.get("doc_hash")
             ]
-            if orphans:
-                self._call("delete", self._cols[kind].delete, ids=orphans)
-                removed += len(orphans)
+            for start in range(0, len(orphans), _RECORDS_PER_CALL):
+                self._call("delete", self._cols[kind].delete, ids=orphans[start : start + _RECORDS_PER_CALL])
+            removed += len(orphans)
         return removed
+
+    def _pages(self, kind: str, **query: Any) -> Iterator[dict[str, Any]]:
+        """A `get` over one collection, `_RECORDS_PER_CALL` records a call."""
+        offset = 0
+        while True:
+            got = self._call("read", self._cols[kind].get, limit=_RECORDS_PER_CALL, offset=offset, **query)
+            yield got
+            if len(got["ids"]) < _RECORDS_PER_CALL:
+                return
+            offset += _RECORDS_PER_CALL
 
     def records(self, kind: str, hashes: set[str], vectors: bool = False) -> dict[str, Any]:
         """All chunk or sentence records (text, metadata, optionally vectors) of committed documents.
@@ -268,12 +281,13 @@ class ChromaStore:
         ordered = sorted(hashes)
         for i in range(0, len(ordered), _DOCUMENTS_PER_READ):
             where = {"doc_hash": {"$in": ordered[i : i + _DOCUMENTS_PER_READ]}}
-            got = self._call("read", self._cols[kind].get, where=where, include=include)
-            found["ids"] += got["ids"]
-            found["texts"] += got["documents"]
-            found["metadatas"] += got["metadatas"]
-            if vectors:
-                parts.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), self._dim))
+            for got in self._pages(kind, where=where, include=include):
+                found["ids"] += got["ids"]
+                found["texts"] += got["documents"]
+                found["metadatas"] += got["metadatas"]
+                if vectors:
+                    rows = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), self._dim)
+                    parts.append(rows)
         if vectors:
             found["vectors"] = np.vstack(parts) if parts else np.zeros((0, self._dim), dtype=np.float32)
         return found

@@ -11,6 +11,7 @@ import uuid
 import numpy as np
 import pytest
 
+from qa.index import store as store_module
 from qa.index.chroma_client import open_http_client, open_persistent_client
 from qa.index.chunking import Chunker
 from qa.index.documents import Document
@@ -101,3 +102,28 @@ def test_siblings_are_separate_and_delete_removes_them(store):
     assert store.documents() == {} and set(other.documents()) == {TOWER.source}
     other.delete()
     assert store.sibling(other._name).documents() == {}
+
+
+def test_reads_and_repairs_that_take_several_calls_see_every_record(store, monkeypatch):
+    """Chroma refuses a call over 32,766 records, so the store reads and deletes in pages; shrunk to 3 here."""
+    monkeypatch.setattr(store_module, "_RECORDS_PER_CALL", 3)
+    long = _document("docs/long.txt", " ".join(f"Line {n} of the long file is here." for n in range(8)) + "\n")
+    _write(store, long)
+    assert len(store.records("sentences", {long.content_hash})["ids"]) == 8
+    crashed = _document("docs/crashed.txt", " ".join(f"Entry {n} never got committed." for n in range(7)) + "\n")
+    chunker = Chunker(64, 8)
+    left_behind = len(chunker.chunks(crashed)) + len(chunker.sentences(crashed))
+
+    def killed_at_commit(kind: str, *args: object) -> None:
+        if kind == "documents":
+            raise RuntimeError("killed before the commit record")
+        real(kind, *args)
+
+    real = store._upsert
+    monkeypatch.setattr(store, "_upsert", killed_at_commit)
+    with pytest.raises(RuntimeError):
+        _write(store, crashed)
+    monkeypatch.setattr(store, "_upsert", real)
+    assert set(store.documents()) == {long.source}
+    assert store.repair() == left_behind == 7 + len(chunker.chunks(crashed))
+    assert store.repair() == 0 and len(store.records("sentences", {long.content_hash})["ids"]) == 8
