@@ -3,7 +3,7 @@ SQuAD-format corpus (default COVID-QA dev), the same questions and the same embe
 
 Baseline: `VectorStoreIndex.from_documents` over Chroma (`ChromaVectorStore`), default
 `SentenceSplitter` (1024 tokens, overlap 200), our multilingual-e5-small wrapped as a LlamaIndex
-embedding, `as_retriever(similarity_top_k=2)` and `=5`. BM25 alone: bm25s over this product's chunks.
+embedding, `as_retriever(similarity_top_k=2)` and `=5`. BM25 alone: this product's BM25 over its chunks.
 hit@k = one of the top k chunks covers a gold answer span (character offsets into the same text).
 
     pip install -e ".[bench]"
@@ -186,7 +186,7 @@ def main() -> None:
         "this product (top 5)": product_row(results),
         "LlamaIndex tutorial, top 2": run_baseline(index, questions, 2, folder),
         "LlamaIndex tutorial, top 5": run_baseline(index, questions, 5, folder),
-        "BM25 alone (bm25s, product chunks), top 5": run_bm25(service, questions, 5),
+        "BM25 alone (product chunks), top 5": run_bm25(service, questions, 5),
     }
     print(
         f"{len(questions)} questions, {len(data.contexts)} documents; baseline index: {build['chunks']} chunks "

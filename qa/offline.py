@@ -47,7 +47,6 @@ def prepare() -> None:
     # Forced, not defaulted: any other cache directory would make tiktoken download.
     os.environ["TIKTOKEN_CACHE_DIR"] = str(static / "tiktoken_cache")
     os.environ.setdefault("NLTK_DATA", str(static / "nltk_cache"))
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files become one DocumentError instead
     _DONE = True
 

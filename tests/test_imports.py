@@ -37,7 +37,7 @@ def _heavy(modules: set[str]) -> list[str]:
 def test_import_qa_loads_no_heavy_stack():
     modules = _loaded_after("import qa")
     assert _heavy(modules) == []
-    assert not {"chromadb", "bm25s", "scipy"} & modules, "the store and lexical index load when first used"
+    assert not {"chromadb", "scipy"} & modules, "the store loads when first used, and BM25 needs no scipy"
 
 
 def test_answering_from_an_existing_index_loads_no_ingest_or_web_stack(service):

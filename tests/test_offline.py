@@ -21,11 +21,11 @@ def _in_fresh_python(code: str) -> str:
 
 
 def test_importing_qa_leaves_the_hosts_environment_and_loggers_alone():
-    # Dependencies first: nltk sets KMP_* variables and bm25s its own log level when imported; that is
+    # Dependencies first: nltk sets KMP_* variables when imported; that is
     # theirs. What is checked is what docqa itself adds on import and when it loads its tokenizer.
     out = _in_fresh_python(
-        "import logging, os; import nltk, bm25s, chromadb, tiktoken, llama_index.core; "
-        "levels = lambda: [logging.getLogger(n).level for n in ('bm25s', 'pypdf', 'root')]; "
+        "import logging, os; import nltk, chromadb, tiktoken, llama_index.core; "
+        "levels = lambda: [logging.getLogger(n).level for n in ('chromadb', 'pypdf', 'root')]; "
         "env, before = dict(os.environ), levels(); import qa; "
         "from qa.index.chunking import cl100k; cl100k(); "
         "print(dict(os.environ) == env, levels() == before)"

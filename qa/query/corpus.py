@@ -13,17 +13,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
 from qa.index.store import DocumentRecord, Store
+from qa.query.lexical import Bm25
 from qa.query.spans import Span
 from qa.text import terms
-
-if TYPE_CHECKING:
-    import bm25s
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +75,7 @@ class Corpus:
             for si in inside:
                 self.chunks_of_sentence[si].append(ci)
         self.units = _units(sentences)
-        self._bm25 = _bm25(self._chunk_terms)
+        self._bm25 = Bm25(self._chunk_terms)
         self._postings = _postings(self.sentence_terms)
         n = len(sentences)
         self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
@@ -125,9 +122,7 @@ class Corpus:
 
     def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query terms (zeros when nothing matches)."""
-        if self._bm25 is None or not query_terms:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
+        return self._bm25.scores(query_terms)
 
     def idf(self, term: str) -> float:
         """Inverse sentence frequency; a term the corpus never uses gets the maximum."""
@@ -277,19 +272,6 @@ def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], li
         starts.append(s.start)
         idxs.append(i)
     return groups
-
-
-def _bm25(tokenised: list[list[str]]) -> "bm25s.BM25 | None":
-    if not any(tokenised):
-        return None
-    bm25s_log = logging.getLogger("bm25s")
-    level = bm25s_log.level
-    import bm25s  # 0.4 s of imports (scipy): paid when a corpus is first loaded, not on `import qa`
-
-    bm25s_log.setLevel(level)  # bm25s sets its logger to DEBUG on import; the host's choice stands
-    index = bm25s.BM25()
-    index.index([t or [""] for t in tokenised], show_progress=False)
-    return index
 
 
 def _postings(sentence_terms: list[frozenset[str]]) -> dict[str, np.ndarray]:
