@@ -6,6 +6,7 @@ builds the index on first use when it is empty, and turns a question into a Repl
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ class _Engine:
     corpus: Corpus
     retriever: Retriever
     ranker: EvidenceRanker
+    generation: str  # the store's generation the corpus was loaded at
 
 
 class QAService:
@@ -72,6 +74,9 @@ class QAService:
         )
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._swap = threading.Lock()  # held only to replace the engine, never while loading one
+        self._checked = 0.0  # when the store's generation was last compared with the engine's
 
     @property
     def model(self) -> AnswerModel:
@@ -136,7 +141,7 @@ class QAService:
             if rebuild:
                 self._store.drop()
             report = self._ingestor.run(targets, progress=progress, follow_links=follow_links)
-            self._engine = None
+            self._replace(None)
         for error in report.errors:
             log.warning("%s", error)
         return report
@@ -203,7 +208,7 @@ class QAService:
         An uploaded file (one kept in the upload folder) is deleted as well: nobody else owns it."""
         with self._lock:
             removed = self._store.remove(str(Path(source)))
-            self._engine = None
+            self._replace(None)
         if removed:
             UploadFolder(self.settings.upload_dir).discard(Path(source))
         return removed
@@ -276,26 +281,56 @@ class QAService:
         return cleaned
 
     def _ready(self) -> _Engine:
-        """The current engine, building the index first when it is empty."""
+        """The current engine, building the index first when it is empty, and reloading it when another
+        process changed the index (checked every `refresh_seconds`)."""
         engine = self._engine
         if engine is not None:
-            return engine
+            self._catch_up(engine)
+            return self._engine or engine
         with self._lock:
             if self._engine is None:
+                generation = self._store.generation()
                 corpus = Corpus.load(self._store)
                 if not corpus.documents and self.settings.auto_ingest:
                     log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.documents)))
                     self._ingestor.run(list(self.settings.documents), progress=False)
+                    generation = self._store.generation()
                     corpus = Corpus.load(self._store)
-                self._engine = self._build(corpus)
+                self._replace(self._build(corpus, generation))
+                self._checked = time.monotonic()
+            assert self._engine is not None
             return self._engine
 
-    def _build(self, corpus: Corpus) -> _Engine:
+    def _catch_up(self, engine: _Engine) -> None:
+        """Reload the snapshot if the store's generation moved on since `engine` was built. One caller
+        checks at a time and pays for the reload; the others keep answering from the current snapshot."""
+        every = self.settings.refresh_seconds
+        if not every or time.monotonic() - self._checked < every:
+            return
+        if self._lock.locked() or not self._refreshing.acquire(blocking=False):
+            return  # this service is ingesting (it replaces the engine when done), or another caller checks
+        try:
+            self._checked = time.monotonic()
+            generation = self._store.generation()
+            if generation != engine.generation:
+                log.info("the index changed in another process: reloading it")
+                self._replace(self._build(Corpus.load(self._store), generation), unless_replaced=engine)
+        finally:
+            self._refreshing.release()
+
+    def _replace(self, new: _Engine | None, unless_replaced: _Engine | None = None) -> None:
+        """Install `new` (None: rebuild on next use). With `unless_replaced`, only if that engine is still
+        the current one: a reload that raced with this process's own ingest or removal must not undo it."""
+        with self._swap:
+            if unless_replaced is None or self._engine is unless_replaced:
+                self._engine = new
+
+    def _build(self, corpus: Corpus, generation: str) -> _Engine:
         s = self.settings
         retriever = HybridRetriever(
             self._store, corpus, self._embedder, self._fusion, s.top_k, s.dense_candidates, s.evidence_chunks
         )
-        return _Engine(corpus, retriever, self._ranker(corpus))
+        return _Engine(corpus, retriever, self._ranker(corpus), generation)
 
 
 def _checked_top_k(value: object) -> int | None:

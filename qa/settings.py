@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="A Chroma server (http://host:port) instead of index_dir")
     collection: str = Field("docqa", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}[a-zA-Z0-9]$")
     auto_ingest: bool = Field(True, description="Build the index on first use when it is empty")
+    refresh_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How often a running service checks whether another process changed the index, and "
+        "reloads it if so (0: never)",
+    )
 
     embedder: Literal["multilingual-e5-small"] = "multilingual-e5-small"
     embed_threads: int = Field(2, ge=1, le=64)

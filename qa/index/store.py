@@ -16,6 +16,7 @@ embedder refuses every read and write (a rebuild or deleting it still works).
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -31,7 +32,10 @@ from qa.index.embedding import Embedder
 
 log = logging.getLogger(__name__)
 
-_KINDS = ("documents", "chunks", "sentences")
+# "state" holds one record, the generation: a token written after every commit and removal, so that other
+# processes sharing the index (a Chroma server) can tell cheaply that it changed.
+_KINDS = ("documents", "chunks", "sentences", "state")
+_GENERATION = "generation"
 _DOCUMENTS_PER_READ = 8
 # Records per read or delete call: Chroma (SQLite underneath) refuses a call over 32,766 records ("too many
 # SQL variables"), which a whole collection passes at about 190 COVID-QA papers and one large book alone.
@@ -98,6 +102,10 @@ class Store(Protocol):
 
     def repair(self) -> int:
         """Delete records no committed document owns (left by a crash); how many."""
+        ...
+
+    def generation(self) -> str:
+        """A token that changes whenever a document is committed or removed, by this or another process."""
         ...
 
     def records(self, kind: str, hashes: set[str], vectors: bool = False) -> dict[str, Any]:
@@ -182,8 +190,8 @@ class ChromaStore:
         return IndexUnavailable(f"{what}: {short_error(exc)}")
 
     def documents(self) -> dict[str, DocumentRecord]:
-        got = self._call("read", self._cols["documents"].get, include=["metadatas"])
-        records = [_document_record(m) for m in got["metadatas"] or []]
+        pages = self._pages("documents", include=["metadatas"])
+        records = [_document_record(m) for got in pages for m in got["metadatas"] or []]
         return {r.source: r for r in records}
 
     def document_text(self, source: str) -> str | None:
@@ -233,6 +241,7 @@ class ChromaStore:
         }
         self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.text], [record])
         self._delete_stale(doc.source, keep_hash=doc.content_hash)
+        self._changed()
 
     def remove(self, source: str) -> bool:
         """Uncommit a document first, then delete its records; False if it was not indexed."""
@@ -240,7 +249,16 @@ class ChromaStore:
             return False
         self._call("delete", self._cols["documents"].delete, ids=[_doc_id(source)])
         self._delete_stale(source, keep_hash=None)
+        self._changed()
         return True
+
+    def generation(self) -> str:
+        got = self._call("read", self._cols["state"].get, ids=[_GENERATION], include=["metadatas"])
+        return str(got["metadatas"][0]["token"]) if got["ids"] else ""
+
+    def _changed(self) -> None:
+        token = uuid.uuid4().hex
+        self._upsert("state", [_GENERATION], self._marker_vector(1), [""], [{"token": token}])
 
     def repair(self) -> int:
         """Delete chunk and sentence records no committed document owns (left by a crash)."""
