@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """A retrievable passage: `document.text[start:end] == text`."""
+class Segment:
+    """A stored piece of a document: `document.text[start:end] == text`; `position` counts the document's
+    pieces of the same kind, and `id` is the piece's record id in the store."""
 
     id: str
     source: str
@@ -34,19 +35,18 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Sentence:
-    """A sentence of a document: `document.text[start:end] == text`.
+class Chunk(Segment):
+    """The unit of retrieval: about 128 tokens of consecutive sentences."""
+
+
+@dataclass(frozen=True)
+class Sentence(Segment):
+    """A sentence, the unit of evidence and citation.
 
     `paragraph` counts the line breaks before it; `lead` is the text between the previous
     sentence and this one, so that a run of sentences can be quoted exactly.
     """
 
-    id: str
-    source: str
-    position: int
-    start: int
-    end: int
-    text: str
     paragraph: int = 0
     lead: str = ""
 

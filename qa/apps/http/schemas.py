@@ -41,7 +41,9 @@ class CitationOut(BaseModel):
     source: str
     start: int = Field(description="Offset of `text` in the source's indexed text (GET /v1/documents/{id})")
     end: int
-    score: float
+    score: float = Field(
+        description="The evidence ranker's score of the cited run, the same whichever model answered (qa.Citation)"
+    )
 
 
 class ReplyOut(BaseModel):

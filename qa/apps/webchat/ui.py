@@ -173,13 +173,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
                     create = gr.Button("New", size="sm", elem_id="qa-notebook-new", scale=1)
                     rename = gr.Button("Rename", size="sm", elem_id="qa-notebook-rename", scale=1)
                     delete = gr.Button("Delete", size="sm", elem_id="qa-notebook-delete", scale=1)
-                delete_sure = gr.Button(
-                    "Delete this notebook and its documents",
-                    variant="stop",
-                    size="sm",
-                    visible=False,
-                    elem_id="qa-notebook-delete-confirm",
-                )
+                delete_sure = _confirmation("Delete this notebook and its documents", "qa-notebook-delete-confirm")
             with gr.Accordion("Documents", open=True):
                 checks = gr.CheckboxGroup([], label="Sources questions use", elem_id="qa-source-select")
                 upload = gr.File(
@@ -194,13 +188,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
                     picker = gr.Dropdown([], show_label=False, elem_id="qa-doc", scale=3)
                     show = gr.Button("Open", size="sm", elem_id="qa-doc-show", scale=1)
                     remove = gr.Button("Remove", size="sm", elem_id="qa-doc-remove", scale=1)
-                remove_sure = gr.Button(
-                    "Remove this document from the notebook",
-                    variant="stop",
-                    size="sm",
-                    visible=False,
-                    elem_id="qa-doc-remove-confirm",
-                )
+                remove_sure = _confirmation("Remove this document from the notebook", "qa-doc-remove-confirm")
                 text = gr.Textbox(
                     visible=False, lines=10, max_lines=20, interactive=False, elem_id="qa-doc-text", buttons=["copy"]
                 )
@@ -293,3 +281,8 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         api_notebook, api_report = gr.Textbox(visible=False), gr.JSON(visible=False)
         gr.Button(visible=False).click(library.api_upload, [api_notebook, api_files], [api_report], api_name="upload")
     return page
+
+
+def _confirmation(label: str, elem_id: str) -> Any:
+    """The hidden second button a destructive action shows, so that one click never deletes."""
+    return gr.Button(label, variant="stop", size="sm", visible=False, elem_id=elem_id)
