@@ -77,6 +77,7 @@ class QAService:
         self._refreshing = threading.Lock()
         self._swap = threading.Lock()  # held only to replace the engine, never while loading one
         self._checked = 0.0  # when the store's generation was last compared with the engine's
+        self._last_corpus: Corpus | None = None  # the latest snapshot: a reload reads only what changed since
 
     @property
     def model(self) -> AnswerModel:
@@ -113,7 +114,7 @@ class QAService:
     def with_model(self, model: AnswerModel, condenser: Condenser = condense) -> "QAService":
         """A service over the same index and embedder that answers with another model."""
         other = QAService(self.settings, self._store, self._embedder, model, condenser, self._fusion, self._ranker)
-        other._engine = self._engine
+        other._engine, other._last_corpus = self._engine, self._last_corpus
         return other
 
     @classmethod
@@ -290,7 +291,7 @@ class QAService:
         with self._lock:
             if self._engine is None:
                 generation = self._store.generation()
-                corpus = Corpus.load(self._store)
+                corpus = Corpus.load(self._store, self._last_corpus)
                 if not corpus.documents and self.settings.auto_ingest:
                     log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.documents)))
                     self._ingestor.run(list(self.settings.documents), progress=False)
@@ -314,7 +315,7 @@ class QAService:
             generation = self._store.generation()
             if generation != engine.generation:
                 log.info("the index changed in another process: reloading it")
-                self._replace(self._build(Corpus.load(self._store), generation), unless_replaced=engine)
+                self._replace(self._build(Corpus.load(self._store, engine.corpus), generation), unless_replaced=engine)
         finally:
             self._refreshing.release()
 
@@ -324,6 +325,8 @@ class QAService:
         with self._swap:
             if unless_replaced is None or self._engine is unless_replaced:
                 self._engine = new
+                if new is not None:
+                    self._last_corpus = new.corpus
 
     def _build(self, corpus: Corpus, generation: str) -> _Engine:
         s = self.settings

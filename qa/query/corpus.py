@@ -83,18 +83,47 @@ class Corpus:
         self._vocabulary = sorted(self._idf)
 
     @classmethod
-    def load(cls, store: Store) -> "Corpus":
-        """Read the committed part of the store."""
+    def load(cls, store: Store, previous: "Corpus | None" = None) -> "Corpus":
+        """Read the committed part of the store. With `previous` (an older snapshot of the same store), only
+        documents committed since are read and tokenised: a committed version's records never change, so the
+        others are taken from `previous` as they are, and the result equals a full load."""
         documents = store.documents()
-        hashes = {d.content_hash for d in documents.values()}
-        chunks = [_chunk(i, t, m) for i, t, m in _rows(store.records("chunks", hashes))]
-        chunks.sort(key=lambda c: (c.source, c.position))
-        found = store.records("sentences", hashes, vectors=True)
+        kept = set()
+        if previous is not None:
+            kept = {s for s, d in documents.items() if s in previous.documents and previous.documents[s] == d}
+        new_hashes = {d.content_hash for s, d in documents.items() if s not in kept}
+        chunks = [_chunk(i, t, m) for i, t, m in _rows(store.records("chunks", new_hashes))]
+        chunk_terms = [terms(c.text) for c in chunks]
+        found = store.records("sentences", new_hashes, vectors=True)
         sentences = [_sentence(i, t, m) for i, t, m in _rows(found)]
-        order = sorted(range(len(sentences)), key=lambda k: (sentences[k].source, sentences[k].position))
-        vectors = found["vectors"][order] if order else np.zeros((0, 0), dtype=np.float32)
-        log.info("corpus: %d documents, %d chunks, %d sentences", len(documents), len(chunks), len(sentences))
-        return cls(documents, chunks, [sentences[k] for k in order], vectors)
+        sentence_terms = [tuple(terms(s.text)) for s in sentences]
+        vectors = [found["vectors"]]
+        if previous is not None and kept:
+            c_keep = [i for i, c in enumerate(previous.chunks) if c.chunk.source in kept]
+            s_keep = [i for i, s in enumerate(previous.sentences) if s.source in kept]
+            chunks += [previous.chunks[i].chunk for i in c_keep]
+            chunk_terms += [previous._chunk_terms[i] for i in c_keep]
+            sentences += [previous.sentences[i] for i in s_keep]
+            sentence_terms += [previous.sentence_term_list[i] for i in s_keep]
+            vectors.append(previous.sentence_vectors[s_keep])
+        c_order = sorted(range(len(chunks)), key=lambda k: (chunks[k].source, chunks[k].position))
+        s_order = sorted(range(len(sentences)), key=lambda k: (sentences[k].source, sentences[k].position))
+        stacked = np.vstack([v for v in vectors if len(v)]) if s_order else np.zeros((0, 0), dtype=np.float32)
+        log.info(
+            "corpus: %d documents (%d read), %d chunks, %d sentences",
+            len(documents),
+            len(documents) - len(kept),
+            len(chunks),
+            len(sentences),
+        )
+        return cls(
+            documents,
+            [chunks[k] for k in c_order],
+            [sentences[k] for k in s_order],
+            stacked[s_order],
+            [sentence_terms[k] for k in s_order],
+            [chunk_terms[k] for k in c_order],
+        )
 
     def without(self, sources: set[str]) -> "Corpus":
         """The same snapshot with some documents left out (training asks questions without their paper)."""

@@ -1,0 +1,47 @@
+"""A reload reads only what changed: `Corpus.load(store, previous)` equals a full load of the store, while
+reading just the documents committed since `previous`."""
+
+import numpy as np
+
+from qa.query.corpus import Corpus
+
+NOTES = {
+    "garden.txt": "The greenhouse grows saffron crocuses. The shed holds twelve rakes.\n",
+    "tower.txt": "The observatory telescope was built in 1911. The dome turns on rails.\n",
+    "cellar.txt": "The cellar keeps forty barrels of cider. Its door sticks in winter.\n",
+}
+
+
+def test_a_reload_after_changes_equals_a_full_load_and_reads_only_the_changes(tmp_path, make_service, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("garden.txt", "tower.txt", "cellar.txt"):
+        (docs / name).write_text(NOTES[name])
+    service = make_service(docs)
+    service.ingest()
+    before = service.corpus()
+    (docs / "tower.txt").write_text("The observatory telescope was rebuilt in 1950. The dome is new.\n")
+    (docs / "cellar.txt").unlink()
+    (docs / "mill.txt").write_text("The mill grinds rye on Tuesdays. Its wheel is oak.\n")
+    service.ingest()
+    store = service.store
+
+    read: list[set[str]] = []
+    records = store.records
+    monkeypatch.setattr(
+        store, "records", lambda kind, hashes, vectors=False: read.append(hashes) or records(kind, hashes, vectors)
+    )
+    reloaded = Corpus.load(store, before)
+    changed = {d.content_hash for s, d in store.documents().items() if not s.endswith("garden.txt")}
+    assert read and all(hashes == changed for hashes in read), "only the changed and new documents are read"
+    monkeypatch.setattr(store, "records", records)
+    full = Corpus.load(store)
+
+    assert reloaded.documents == full.documents
+    assert [c.chunk for c in reloaded.chunks] == [c.chunk for c in full.chunks]
+    assert reloaded.sentences == full.sentences
+    assert reloaded.sentence_term_list == full.sentence_term_list
+    np.testing.assert_array_equal(reloaded.sentence_vectors, full.sentence_vectors)
+    for query in (["telescop"], ["rye", "mill"], ["saffron"], ["cider"]):
+        np.testing.assert_array_equal(reloaded.bm25_scores(query), full.bm25_scores(query))
+    assert not any(s.source.endswith("cellar.txt") for s in reloaded.sentences)
