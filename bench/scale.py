@@ -40,7 +40,7 @@ vectors stay those of the original text: a copy's changed digits and author name
 which is what "reusing the vectors" means here; lexical search sees the changed text.
 
 Writes bench/out/scale.json (papers mode: "covid" and "article"; documents mode: "documents", one row per
-size) and the plot bench/scale.png.
+size) and the plots bench/scale.png (papers mode) and bench/scale-documents.png (documents mode).
 """
 
 import argparse
@@ -445,7 +445,8 @@ def plot_documents(rows: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     (start, latency), (memory, extra) = axes
     start.plot(sizes, [r["cold_ask_s"] for r in rows], "o-", label="cold `qa ask` (new process)")
-    start.plot(sizes, [r["write_s"] for r in rows], "s--", label="write the corpus (no embedding)")
+    writes = [r.get("write_s") or float("nan") for r in rows]  # with --reuse a write may not have been timed
+    start.plot(sizes, writes, "s--", label="write the corpus (no embedding)")
     start.set(ylabel="seconds", title="Cold start and corpus write")
     latency.plot(sizes, [r["p50_ms"] for r in rows], "o-", label="p50")
     latency.plot(sizes, [r["p95_ms"] for r in rows], "s--", label="p95")
@@ -523,7 +524,7 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
             f" | {r['extra_embed_s']:.2f} s |"
         )
     try:
-        plot_documents(rows, Path("bench/scale.png"))
+        plot_documents(rows, Path("bench/scale-documents.png"))
     except ImportError:
         print("matplotlib is not installed: no plot")
 
