@@ -24,34 +24,34 @@ def _docs(folder: Path) -> Path:
     return folder
 
 
-def test_a_second_service_answers_from_a_document_the_first_one_ingested(tmp_path, make_service):
+def _writer_then_reader(tmp_path: Path, make_service, refresh_seconds: float):
+    """A service that ingested the office note, a second one over the same index that has answered once
+    (so it holds a snapshot), and the boiler note the writer ingests next; the boiler question unanswered."""
     docs = _docs(tmp_path / "docs")
     writer = make_service(docs)
     writer.ingest()
-    reader = make_service(docs, refresh_seconds=0.2)
+    reader = make_service(docs, refresh_seconds=refresh_seconds)
     assert not reader.ask(QUESTION).supported
     (tmp_path / "later").mkdir()
-    (tmp_path / "later" / "boiler.txt").write_text(LATER)
-    assert writer.ingest([tmp_path / "later"]).added
+    boiler = tmp_path / "later" / "boiler.txt"
+    boiler.write_text(LATER)
+    assert writer.ingest([boiler.parent]).added
     time.sleep(0.3)
+    return writer, reader, boiler
+
+
+def test_a_second_service_answers_from_a_document_the_first_one_ingested(tmp_path, make_service):
+    writer, reader, boiler = _writer_then_reader(tmp_path, make_service, refresh_seconds=0.2)
     reply = reader.ask(QUESTION)
     assert reply.supported and "Hendrik Vos" in reply.answer
-    assert {c.source for c in reply.citations} == {str(tmp_path / "later" / "boiler.txt")}
-    assert writer.remove(tmp_path / "later" / "boiler.txt")
+    assert {c.source for c in reply.citations} == {str(boiler)}
+    assert writer.remove(boiler)
     time.sleep(0.3)
     assert not reader.ask(QUESTION).supported, "a removal reaches the other service too"
 
 
 def test_with_refresh_off_a_service_keeps_its_snapshot(tmp_path, make_service):
-    docs = _docs(tmp_path / "docs")
-    writer = make_service(docs)
-    writer.ingest()
-    reader = make_service(docs, refresh_seconds=0)
-    assert not reader.ask(QUESTION).supported
-    (tmp_path / "later").mkdir()
-    (tmp_path / "later" / "boiler.txt").write_text(LATER)
-    writer.ingest([tmp_path / "later"])
-    time.sleep(0.3)
+    _, reader, _ = _writer_then_reader(tmp_path, make_service, refresh_seconds=0)
     assert not reader.ask(QUESTION).supported
 
 
