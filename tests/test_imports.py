@@ -38,6 +38,12 @@ def test_import_qa_loads_no_heavy_stack():
     modules = _loaded_after("import qa")
     assert _heavy(modules) == []
     assert not {"chromadb", "scipy"} & modules, "the store loads when first used, and BM25 needs no scipy"
+    assert not {"qa.service", "qa.settings", "numpy", "pydantic_settings"} & modules, "the service loads on first use"
+
+
+def test_the_service_and_settings_load_on_first_use():
+    modules = _loaded_after("import qa\nqa.QAService, qa.Settings, qa.load_settings")
+    assert {"qa.service", "qa.settings"} <= modules and _heavy(modules) == []
 
 
 def test_answering_from_an_existing_index_loads_no_ingest_or_web_stack(service):
