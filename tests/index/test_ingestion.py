@@ -101,7 +101,7 @@ def test_index_builds_itself_on_first_use(make_service, docs):
     assert len(svc.documents()) == 2
 
 
-def test_half_written_document_is_invisible_and_repaired(make_service, docs):
+def test_half_written_document_is_invisible_and_repaired(make_service, docs, monkeypatch):
     """A crash between writing a document's records and committing it must not show or linger."""
     svc = make_service(docs)
     svc.ingest()
@@ -112,38 +112,17 @@ def test_half_written_document_is_invisible_and_repaired(make_service, docs):
 
     chunks, sentences = svc._ingestor._chunker.chunks(orphan), svc._ingestor._chunker.sentences(orphan)
     vectors = svc._embedder.embed_passages([s.text for s in sentences])
-    store._upsert(
-        "sentences",
-        [s.id for s in sentences],
-        vectors,
-        [s.text for s in sentences],
-        [
-            {
-                "source": s.source,
-                "doc_hash": orphan.content_hash,
-                "position": s.position,
-                "start": s.start,
-                "end": s.end,
-            }
-            for s in sentences
-        ],
-    )
-    store._upsert(
-        "chunks",
-        [c.id for c in chunks],
-        chunk_vectors(chunks, sentences, vectors),
-        [c.text for c in chunks],
-        [
-            {
-                "source": c.source,
-                "doc_hash": orphan.content_hash,
-                "position": c.position,
-                "start": c.start,
-                "end": c.end,
-            }
-            for c in chunks
-        ],
-    )
+    upsert = store._upsert
+
+    def killed_before_the_commit(kind, *args):
+        if kind == "documents":
+            raise KeyboardInterrupt("killed")
+        upsert(kind, *args)
+
+    monkeypatch.setattr(store, "_upsert", killed_before_the_commit)
+    with pytest.raises(KeyboardInterrupt):
+        store.write(orphan, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
+    monkeypatch.setattr(store, "_upsert", upsert)
     fresh = make_service(docs)
     assert "seventh" not in fresh.ask("Which floor is the meeting room on?").answer
     assert fresh.ingest().repaired == len(chunks) + len(sentences)

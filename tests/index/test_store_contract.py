@@ -127,3 +127,21 @@ def test_reads_and_repairs_that_take_several_calls_see_every_record(store, monke
     assert set(store.documents()) == {long.source}
     assert store.repair() == left_behind == 7 + len(chunker.chunks(crashed))
     assert store.repair() == 0 and len(store.records("sentences", {long.content_hash})["ids"]) == 8
+
+
+def test_a_removal_killed_before_its_records_are_gone_is_repaired(store, monkeypatch):
+    _write(store, GARDEN)
+    _write(store, TOWER)
+
+    def killed(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("killed after the uncommit")
+
+    monkeypatch.setattr(store, "_delete_stale", killed)
+    with pytest.raises(RuntimeError):
+        store.remove(GARDEN.source)
+    monkeypatch.undo()
+    assert set(store.documents()) == {TOWER.source}
+    chunker = Chunker(64, 8)
+    assert store.repair() == len(chunker.chunks(GARDEN)) + len(chunker.sentences(GARDEN))
+    assert store.records("sentences", {GARDEN.content_hash})["ids"] == [] and store.repair() == 0
+    assert len(store.records("sentences", {TOWER.content_hash})["ids"]) == 2
