@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from qa.errors import IndexUnavailable
+from qa.index import writing
 from qa.index.chroma_client import server_url, short_error, unreachable
 from qa.index.chunking import Chunk, Sentence
 from qa.index.documents import Document
@@ -209,43 +210,46 @@ class ChromaStore:
     ) -> None:
         base = {"source": doc.source, "doc_hash": doc.content_hash}
         marker = f"{_WRITING}{doc.content_hash}:{_doc_id(doc.source)}"
-        self._upsert("state", [marker], self._marker_vector(1), [""], [base])
-        self._upsert(
-            "chunks",
-            [c.id for c in chunks],
-            chunk_vecs,
-            [c.text for c in chunks],
-            [{**base, "position": c.position, "start": c.start, "end": c.end} for c in chunks],
-        )
-        self._upsert(
-            "sentences",
-            [s.id for s in sentences],
-            sentence_vecs,
-            [s.text for s in sentences],
-            [
-                {
-                    **base,
-                    "position": s.position,
-                    "start": s.start,
-                    "end": s.end,
-                    "paragraph": s.paragraph,
-                    "lead": s.lead,
-                }
-                for s in sentences
-            ],
-        )
-        record = {
-            **base,
-            "title": doc.title,
-            "date": doc.date,
-            "chunks": len(chunks),
-            "sentences": len(sentences),
-            "ingested_at": time.time(),
-        }
-        self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.text], [record])
-        self._delete_stale(doc.source, keep_hash=doc.content_hash)
-        self._changed()
-        self._call("delete", self._cols["state"].delete, ids=[marker])
+        with writing.in_flight(marker):
+            self._upsert(
+                "state", [marker], self._marker_vector(1), [""], [writing.marker(doc.source, doc.content_hash)]
+            )
+            self._upsert(
+                "chunks",
+                [c.id for c in chunks],
+                chunk_vecs,
+                [c.text for c in chunks],
+                [{**base, "position": c.position, "start": c.start, "end": c.end} for c in chunks],
+            )
+            self._upsert(
+                "sentences",
+                [s.id for s in sentences],
+                sentence_vecs,
+                [s.text for s in sentences],
+                [
+                    {
+                        **base,
+                        "position": s.position,
+                        "start": s.start,
+                        "end": s.end,
+                        "paragraph": s.paragraph,
+                        "lead": s.lead,
+                    }
+                    for s in sentences
+                ],
+            )
+            record = {
+                **base,
+                "title": doc.title,
+                "date": doc.date,
+                "chunks": len(chunks),
+                "sentences": len(sentences),
+                "ingested_at": time.time(),
+            }
+            self._upsert("documents", [_doc_id(doc.source)], self._marker_vector(1), [doc.text], [record])
+            self._delete_stale(doc.source, keep_hash=doc.content_hash)
+            self._changed()
+            self._call("delete", self._cols["state"].delete, ids=[marker])
 
     def remove(self, source: str) -> bool:
         """Uncommit a document first, then delete its records; False if it was not indexed."""
@@ -253,11 +257,12 @@ class ChromaStore:
         if record is None:
             return False
         marker = f"{_WRITING}{record.content_hash}:{_doc_id(source)}"  # repaired like a crashed write
-        self._upsert("state", [marker], self._marker_vector(1), [""], [{"source": source, "doc_hash": ""}])
-        self._call("delete", self._cols["documents"].delete, ids=[_doc_id(source)])
-        self._delete_stale(source, keep_hash=None)
-        self._changed()
-        self._call("delete", self._cols["state"].delete, ids=[marker])
+        with writing.in_flight(marker):
+            self._upsert("state", [marker], self._marker_vector(1), [""], [writing.marker(source, "")])
+            self._call("delete", self._cols["documents"].delete, ids=[_doc_id(source)])
+            self._delete_stale(source, keep_hash=None)
+            self._changed()
+            self._call("delete", self._cols["state"].delete, ids=[marker])
         return True
 
     def generation(self) -> str:
@@ -275,7 +280,11 @@ class ChromaStore:
         corpus (which took 34 s at 1,000 documents). Leftovers are invisible before they are repaired:
         readers only take records of committed versions."""
         got = self._call("read", self._cols["state"].get, include=["metadatas"])
-        markers = [(i, m) for i, m in zip(got["ids"], got["metadatas"] or []) if i.startswith(_WRITING)]
+        markers = [
+            (i, m)
+            for i, m in zip(got["ids"], got["metadatas"] or [])
+            if i.startswith(_WRITING) and not writing.may_be_active(i, m)
+        ]
         if not markers:
             return 0
         committed = {r.source: r.content_hash for r in self.documents().values()}
