@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from crashing import killed_at_commit
 
 import qa
 
@@ -112,17 +113,8 @@ def test_half_written_document_is_invisible_and_repaired(make_service, docs, mon
 
     chunks, sentences = svc._ingestor._chunker.chunks(orphan), svc._ingestor._chunker.sentences(orphan)
     vectors = svc._embedder.embed_passages([s.text for s in sentences])
-    upsert = store._upsert
-
-    def killed_before_the_commit(kind, *args):
-        if kind == "documents":
-            raise KeyboardInterrupt("killed")
-        upsert(kind, *args)
-
-    monkeypatch.setattr(store, "_upsert", killed_before_the_commit)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_at_commit(store, monkeypatch):
         store.write(orphan, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
-    monkeypatch.setattr(store, "_upsert", upsert)
     fresh = make_service(docs)
     assert "seventh" not in fresh.ask("Which floor is the meeting room on?").answer
     assert fresh.ingest().repaired == len(chunks) + len(sentences)

@@ -10,6 +10,7 @@ import uuid
 
 import numpy as np
 import pytest
+from crashing import killed_at_commit
 
 from qa.index import store as store_module
 from qa.index.chroma_client import open_http_client, open_persistent_client
@@ -113,17 +114,8 @@ def test_reads_and_repairs_that_take_several_calls_see_every_record(store, monke
     crashed = _document("docs/crashed.txt", " ".join(f"Entry {n} never got committed." for n in range(7)) + "\n")
     chunker = Chunker(64, 8)
     left_behind = len(chunker.chunks(crashed)) + len(chunker.sentences(crashed))
-
-    def killed_at_commit(kind: str, *args: object) -> None:
-        if kind == "documents":
-            raise RuntimeError("killed before the commit record")
-        real(kind, *args)
-
-    real = store._upsert
-    monkeypatch.setattr(store, "_upsert", killed_at_commit)
-    with pytest.raises(RuntimeError):
+    with killed_at_commit(store, monkeypatch):
         _write(store, crashed)
-    monkeypatch.setattr(store, "_upsert", real)
     assert set(store.documents()) == {long.source}
     assert store.repair() == left_behind == 7 + len(chunker.chunks(crashed))
     assert store.repair() == 0 and len(store.records("sentences", {long.content_hash})["ids"]) == 8

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from crashing import killed_at_commit
 from test_store_contract import GARDEN, TOWER, _write
 
 from qa.index import writing
@@ -26,17 +27,8 @@ def store(tmp_path):
 
 def _crash_before_commit(store, monkeypatch, document=TOWER) -> str:
     """Write `document` up to its commit, then fail as a killed writer would; its marker's id."""
-    upsert = store._upsert
-
-    def killed(kind, *args):
-        if kind == "documents":
-            raise RuntimeError("killed")
-        upsert(kind, *args)
-
-    monkeypatch.setattr(store, "_upsert", killed)
-    with pytest.raises(RuntimeError):
+    with killed_at_commit(store, monkeypatch):
         _write(store, document)
-    monkeypatch.setattr(store, "_upsert", upsert)
     [marker] = [i for i in store._cols["state"].get()["ids"] if i.startswith("writing:")]
     return marker
 
