@@ -49,7 +49,9 @@ def may_be_active(marker_id: str, meta: dict[str, Any]) -> bool:
     """Whether the writer of this marker may still be writing (then its records must be left alone)."""
     if meta.get("host") != socket.gethostname():
         return "started" in meta and time.time() - float(meta["started"]) < GRACE
-    pid = int(meta.get("pid", -1))
+    pid = int(meta.get("pid", 0))
+    if pid <= 0:
+        return False  # no writer recorded; and os.kill(0 or -1) would signal whole groups, not one process
     if pid == os.getpid():
         with _lock:
             return marker_id in _in_flight

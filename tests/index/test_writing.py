@@ -78,3 +78,10 @@ def test_another_machine_keeps_its_write_for_the_grace_period(store, monkeypatch
     assert store.repair() == 0
     _rewrite(store, marker, started=time.time() - writing.GRACE - 1)
     assert store.repair() == LEFT_BEHIND
+
+
+def test_a_marker_without_a_writer_process_is_taken_for_a_crash():
+    this_machine = writing.marker("docs/a.txt", "h")
+    for pid in (None, 0, -1):
+        meta = {k: v for k, v in this_machine.items() if k != "pid"} | ({} if pid is None else {"pid": pid})
+        assert writing.may_be_active("writing:h:x", meta) is False
