@@ -62,7 +62,7 @@ from qa.eval import squad
 from qa.eval.golden import load_cases
 from qa.index.chunking import Chunk, Chunker, Sentence, record_id
 from qa.index.documents import Document
-from qa.index.store import DocumentRecord
+from qa.index.store import DocumentRecord, EmbeddedDocument
 
 OUT = Path("bench/out")
 INDEX = OUT / "covid-index"
@@ -276,7 +276,7 @@ def build_documents(n: int, papers: list[Paper], copier: Copier, reuse: bool = F
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(doc.text, encoding="utf-8", newline="")
         began = time.perf_counter()
-        store.write(doc, doc_chunks, paper.chunk_vectors, doc_sentences, paper.sentence_vectors)
+        store.write(EmbeddedDocument(doc, doc_chunks, paper.chunk_vectors, doc_sentences, paper.sentence_vectors))
         writing += time.perf_counter() - began
         chunks += len(doc_chunks)
         sentences += len(doc_sentences)

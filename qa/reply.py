@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from qa.query.spans import Span
+
 if TYPE_CHECKING:
     from qa.query.explain import Explanation
 
@@ -10,8 +12,8 @@ REFUSAL = "I could not find this in the documents."
 
 
 @dataclass(frozen=True)
-class Citation:
-    """A cited span of a document: `service.document_text(source)[start:end] == text`.
+class Citation(Span):
+    """A cited span of a document, `[number]` in the answer: `service.document_text(source)[start:end] == text`.
 
     The offsets index the text stored for `source` when it was ingested: for .txt and .md that is the
     file's own text (so `Path(source).read_text(encoding="utf-8")[start:end] == text` holds too), for
@@ -24,37 +26,17 @@ class Citation:
     client can compare or threshold citations without knowing which model wrote them.
     """
 
-    number: int
-    text: str
-    source: str
-    start: int
-    end: int
-    score: float
-    title: str = ""
+    number: int = field(kw_only=True)  # by keyword: it follows the span's fields, which end in a default
 
     def to_dict(self) -> dict:
         """The stable JSON shape of a citation."""
-        return {
-            "number": self.number,
-            "text": self.text,
-            "source": self.source,
-            "start": self.start,
-            "end": self.end,
-            "score": round(self.score, 4),
-        }
+        return {"number": self.number, **self.place(), "score": round(self.score, 4)}
 
 
 @dataclass(frozen=True)
-class SourcePassage:
-    """A retrieved chunk as the user is shown it (beside an answer or a refusal), with its fused
+class SourcePassage(Span):
+    """A retrieved chunk as the user is shown it (beside an answer or a refusal), scored by its fused
     retrieval score; the same offsets into the stored document text as a `Citation`."""
-
-    text: str
-    source: str
-    start: int
-    end: int
-    score: float
-    title: str = ""
 
 
 @dataclass(frozen=True)

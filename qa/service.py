@@ -4,12 +4,14 @@ It builds the parts from Settings (or takes them ready-made, so tests can swap a
 builds the index on first use when it is empty, and turns a question into a Reply.
 """
 
+import inspect
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ParamSpec
 
 from qa.answering import AnswerModel, Context
 from qa.answering.factory import build_model
@@ -31,7 +33,27 @@ from qa.text import clean_text
 
 log = logging.getLogger(__name__)
 
+_P = ParamSpec("_P")
+
 _FUSION_OF = {"learned": "learned", "rules": "weighted", "vetoed": "weighted"}  # each ranker's own fusion
+
+
+def _ask_of(stream: Callable[_P, Iterator[Delta | Reply]]) -> Callable[_P, Reply]:
+    """The `ask` of a `stream` method: it takes the very parameters of `stream`, so the two cannot drift
+    apart, and returns only the final Reply (help() shows those parameters and that return type)."""
+
+    def ask(*args: _P.args, **kwargs: _P.kwargs) -> Reply:
+        """Only the final Reply of `stream`, which takes the same arguments."""
+        final = None
+        for event in stream(*args, **kwargs):
+            if isinstance(event, Reply):
+                final = event
+        assert final is not None, "answer models always end with a Reply"
+        return final
+
+    ask.__qualname__ = stream.__qualname__.removesuffix(stream.__name__) + ask.__name__
+    ask.__signature__ = inspect.signature(stream).replace(return_annotation=Reply)  # type: ignore[attr-defined]
+    return ask
 
 
 @dataclass
@@ -226,24 +248,6 @@ class QAService:
         engine = self._ready()
         engine.ranker.rank(engine.retriever.retrieve(condense("What do the documents say?", []), None))
 
-    def ask(
-        self,
-        question: str,
-        history: Sequence[Message] | None = None,
-        top_k: int | None = None,
-        explain: bool = False,
-        sources: Sequence[str] | None = None,
-    ) -> Reply:
-        """Answer with citations, or refuse when the documents do not hold the answer; with `explain`,
-        the reply says why (`Reply.explanation`); with `sources` (sources or ids from `documents()`),
-        only those documents are searched."""
-        final = None
-        for event in self.stream(question, history, top_k, explain, sources):
-            if isinstance(event, Reply):
-                final = event
-        assert final is not None, "answer models always end with a Reply"
-        return final
-
     def stream(
         self,
         question: str,
@@ -252,7 +256,10 @@ class QAService:
         explain: bool = False,
         sources: Sequence[str] | None = None,
     ) -> Iterator[Delta | Reply]:
-        """Text deltas as the answer is composed, then the final Reply."""
+        """Text deltas as the answer is composed, then the final Reply: an answer with citations, or a
+        refusal when the documents do not hold the answer. With `explain`, the reply says why
+        (`Reply.explanation`); with `sources` (sources or ids from `documents()`), only those documents
+        are searched."""
         question = self.clean_question(question)
         turns = validate_history(history)
         top_k = _checked_top_k(top_k)
@@ -264,6 +271,8 @@ class QAService:
             if explain and isinstance(event, Reply):
                 event = replace(event, explanation=engine.ranker.explain(context.ranking))
             yield event
+
+    ask = _ask_of(stream)
 
     def clean_question(self, question: object) -> str:
         """The question with control characters removed; InvalidQuestion if nothing is left."""
@@ -315,7 +324,10 @@ class QAService:
             generation = self._store.generation()
             if generation != engine.generation:
                 log.info("the index changed in another process: reloading it")
-                self._replace(self._build(Corpus.load(self._store, engine.corpus), generation), unless_replaced=engine)
+                self._replace(
+                    self._build(Corpus.load(self._store, engine.corpus), generation),
+                    unless_replaced=engine,
+                )
         finally:
             self._refreshing.release()
 

@@ -27,7 +27,7 @@ class CitationList:
         if key not in self._numbers:
             number = len(self.citations) + 1
             self.citations.append(
-                Citation(number, span.text, span.source, span.start, span.end, span.score, span.title)
+                Citation(span.text, span.source, span.start, span.end, span.score, span.title, number=number)
             )
             self._numbers[key] = number
         return self._numbers[key]

@@ -20,7 +20,7 @@ from qa.errors import DocumentError, ModelUnavailable
 from qa.index.chunking import Chunk, Chunker, Sentence
 from qa.index.documents import Document, discover, read_document
 from qa.index.embedding import Embedder
-from qa.index.store import Store
+from qa.index.store import EmbeddedDocument, Store
 
 log = logging.getLogger(__name__)
 
@@ -126,26 +126,20 @@ class Ingestor:
                     listed.remove(doc.source)
             report.errors.append(DocumentError(f"{doc.source}: not indexed: {cause.user_message()}"))
 
-    def _prepare(self, doc: Document, bar: tqdm) -> tuple[Document, list[Chunk], list[Sentence], np.ndarray]:
+    def _prepare(self, doc: Document, bar: tqdm) -> EmbeddedDocument:
         chunks, sentences = self._chunker.chunks(doc), self._chunker.sentences(doc)
         with self._bar_lock:
             bar.total += len(sentences)
             bar.refresh()
-        return doc, chunks, sentences, self._embed(sentences, bar)
+        vectors = self._embed(sentences, bar)
+        return EmbeddedDocument(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
 
-    def _write(
-        self,
-        prepared: tuple[Document, list[Chunk], list[Sentence], np.ndarray],
-        report: IngestReport,
-        bar: tqdm,
-        written: int,
-        total: int,
-    ) -> int:
-        doc, chunks, sentences, vectors = prepared
-        self._store.write(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
-        report.chunks += len(chunks)
-        report.sentences += len(sentences)
-        log.info("indexed %s: %d chunks, %d sentences", doc.source, len(chunks), len(sentences))
+    def _write(self, entry: EmbeddedDocument, report: IngestReport, bar: tqdm, written: int, total: int) -> int:
+        self._store.write(entry)
+        chunks, sentences = len(entry.chunks), len(entry.sentences)
+        report.chunks += chunks
+        report.sentences += sentences
+        log.info("indexed %s: %d chunks, %d sentences", entry.document.source, chunks, sentences)
         bar.set_postfix_str(f"{written + 1}/{total} documents")
         return written + 1
 

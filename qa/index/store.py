@@ -62,6 +62,18 @@ class DocumentRecord:
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class EmbeddedDocument:
+    """A document split and embedded, as a store writes it: row n of `chunk_vectors` is the vector of
+    `chunks[n]`, row n of `sentence_vectors` that of `sentences[n]`."""
+
+    document: Document
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: list[Sentence]
+    sentence_vectors: np.ndarray
+
+
 class Store(Protocol):
     """One corpus in an index: what ingestion writes, what a corpus snapshot and dense search read.
 
@@ -87,14 +99,7 @@ class Store(Protocol):
         """The indexed text of a document, which its citation offsets index; None if not indexed."""
         ...
 
-    def write(
-        self,
-        doc: Document,
-        chunks: list[Chunk],
-        chunk_vecs: np.ndarray,
-        sentences: list[Sentence],
-        sentence_vecs: np.ndarray,
-    ) -> None:
+    def write(self, entry: EmbeddedDocument) -> None:
         """Add a document's records, commit it, then drop its previous version's records."""
         ...
 
@@ -200,14 +205,8 @@ class ChromaStore:
         got = self._call("read", self._cols["documents"].get, ids=[_doc_id(source)], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
-    def write(
-        self,
-        doc: Document,
-        chunks: list[Chunk],
-        chunk_vecs: np.ndarray,
-        sentences: list[Sentence],
-        sentence_vecs: np.ndarray,
-    ) -> None:
+    def write(self, entry: EmbeddedDocument) -> None:
+        doc, chunks, sentences = entry.document, entry.chunks, entry.sentences
         base = {"source": doc.source, "doc_hash": doc.content_hash}
         marker = f"{_WRITING}{doc.content_hash}:{_doc_id(doc.source)}"
         with writing.in_flight(marker):
@@ -217,14 +216,14 @@ class ChromaStore:
             self._upsert(
                 "chunks",
                 [c.id for c in chunks],
-                chunk_vecs,
+                entry.chunk_vectors,
                 [c.text for c in chunks],
                 [{**base, "position": c.position, "start": c.start, "end": c.end} for c in chunks],
             )
             self._upsert(
                 "sentences",
                 [s.id for s in sentences],
-                sentence_vecs,
+                entry.sentence_vectors,
                 [s.text for s in sentences],
                 [
                     {

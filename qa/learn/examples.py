@@ -7,7 +7,7 @@ the evidence text. Every row of an unanswerable question is negative.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -56,37 +56,30 @@ class RunRows:
     retrieval: Retrieval
 
 
+@dataclass(eq=False)  # a working object holding a cache: equal only to itself
 class Examples:
     """Retrieval and features for labelled questions over one store, with leave-out corpora."""
 
-    def __init__(
-        self,
-        store: Store,
-        corpus: Corpus,
-        embedder: CachedEmbedder,
-        fusion: Fusion,
-        top_k: int = 5,
-        dense_candidates: int = 256,
-        pool: int = 10,
-    ):
-        self._store = store
-        self._corpus = corpus
-        self._embedder = embedder
-        self.fusion = fusion
-        self._top_k, self._dense, self._pool = top_k, dense_candidates, pool
-        self._left_out: tuple[frozenset[str], Corpus] | None = None
+    store: Store
+    corpus: Corpus
+    embedder: CachedEmbedder
+    fusion: Fusion
+    top_k: int = 5
+    dense_candidates: int = 256
+    pool: int = 10
+    _left_out: tuple[frozenset[str], Corpus] | None = field(default=None, init=False, repr=False)
 
     def corpus_for(self, q: LabelledQuestion) -> Corpus:
         if not q.leave_out:
-            return self._corpus
+            return self.corpus
         if self._left_out is None or self._left_out[0] != q.leave_out:
-            self._left_out = (q.leave_out, self._corpus.without(set(q.leave_out)))
+            self._left_out = (q.leave_out, self.corpus.without(set(q.leave_out)))
         return self._left_out[1]
 
     def retrieve(self, q: LabelledQuestion, fusion: Fusion | None = None) -> tuple[Corpus, Retrieval]:
         corpus = self.corpus_for(q)
         retriever = HybridRetriever(
-            self._store, corpus, self._embedder, fusion or self.fusion, self._top_k, self._dense, self._pool
+            self.store, corpus, self.embedder, fusion or self.fusion, self.top_k, self.dense_candidates, self.pool
         )
         return corpus, retriever.retrieve(condense(q.text, list(q.history)))
 

@@ -65,6 +65,20 @@ _ATTRIBUTE_Q = re.compile(
 )
 
 
+# Each kind of fact: how a question asks for it, and how a text that holds one reads (None: any text may).
+# A count with its noun known is read by `_counts` instead.
+_PATTERNS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
+    "time": (_TIME_Q, _TIME_A),
+    "money": (_MONEY_Q, _MONEY_A),
+    "count": (_COUNT_Q, _NUMBER_A),
+    "number": (_NUMBER_Q, _NUMBER_A),
+    "person": (_PERSON_Q, _NAME_A),
+    "place": (_PLACE_Q, _PLACE_A),
+    "reason": (_REASON_Q, _REASON_A),
+    "yes_no": (_YES_NO_Q, None),
+}
+
+
 @dataclass(frozen=True)
 class Profile:
     """What the question needs from an answer: its kinds of fact, the noun it counts, its names."""
@@ -79,7 +93,7 @@ class Profile:
 
 def profile(question: str) -> Profile:
     """Read the question's needs from its wording (English patterns; a few Chinese ones)."""
-    kinds = frozenset(k for k, pattern in _QUESTION_PATTERNS.items() if pattern.search(question))
+    kinds = frozenset(k for k, (asked, _) in _PATTERNS.items() if asked.search(question))
     if "count" in kinds:
         kinds = kinds | {"number"}
     if "money" in kinds:
@@ -108,18 +122,6 @@ def _attribute(question: str) -> list[str]:
     return terms(phrase.split("'s ")[-1])
 
 
-_QUESTION_PATTERNS = {
-    "time": _TIME_Q,
-    "money": _MONEY_Q,
-    "count": _COUNT_Q,
-    "number": _NUMBER_Q,
-    "person": _PERSON_Q,
-    "place": _PLACE_Q,
-    "reason": _REASON_Q,
-    "yes_no": _YES_NO_Q,
-}
-
-
 def _names(question: str) -> list[str]:
     """Capitalised words past the first (names of people, companies, products), lower-cased."""
     tokens = re.findall(r"[A-Za-z][\w.$-]*", question)
@@ -137,27 +139,16 @@ def _numbers(text: str) -> list[str]:
 
 def holds(text: str, kind: str, need: Profile) -> bool:
     """Does the text hold a fact of this kind?"""
-    if kind == "count":
-        return _counts(text, need.count_noun) if need.count_noun else bool(_NUMBER_A.search(text))
+    if kind == "count" and need.count_noun:
+        return _counts(text, need.count_noun)
     return _holds(text, kind)
 
 
 @lru_cache(maxsize=65536)
 def _holds(text: str, kind: str) -> bool:
     """`holds` for the kinds that depend on the text alone (cached: candidate sentences recur)."""
-    if kind == "time":
-        return bool(_TIME_A.search(text))
-    if kind == "money":
-        return bool(_MONEY_A.search(text))
-    if kind == "number":
-        return bool(_NUMBER_A.search(text))
-    if kind == "person":
-        return bool(_NAME_A.search(text))
-    if kind == "place":
-        return bool(_PLACE_A.search(text))
-    if kind == "reason":
-        return bool(_REASON_A.search(text))
-    return True
+    _, stated = _PATTERNS[kind]
+    return stated is None or bool(stated.search(text))
 
 
 def satisfies(text: str, need: Profile) -> bool:

@@ -38,7 +38,7 @@ class TitledChunk:
     def span(self, score: float) -> Span:
         """The chunk as a span, scored by `score`."""
         c = self.chunk
-        return Span(c.source, c.start, c.end, c.text, score, self.title)
+        return Span(c.text, c.source, c.start, c.end, score, self.title)
 
 
 class Corpus:
@@ -225,7 +225,7 @@ class Corpus:
         head, tail = self.sentences[first], self.sentences[last]
         record = self.documents.get(head.source)
         return Span(
-            head.source, head.start, tail.end, self.span_text(first, last), score, record.title if record else ""
+            self.span_text(first, last), head.source, head.start, tail.end, score, record.title if record else ""
         )
 
     def neighbours(self, first: int, last: int) -> list[int]:

@@ -24,28 +24,16 @@ _SHOWN_REASONS = 4
 
 @dataclass(frozen=True)
 class RunExplanation:
-    """One candidate run: where it is, its probability, its features and the strongest pulls."""
+    """One candidate run: where it is (a span scored by its probability), its features and the strongest pulls."""
 
-    text: str
-    source: str
-    start: int
-    end: int
-    probability: float
+    span: Span
     features: dict[str, float]
     pulls: list[tuple[str, float]]
 
-    @classmethod
-    def of(cls, span: Span, features: dict[str, float], pulls: list[tuple[str, float]]) -> "RunExplanation":
-        """The explanation of a run given as a span scored by its probability."""
-        return cls(span.text, span.source, span.start, span.end, span.score, features, pulls)
-
     def to_dict(self) -> dict:
         return {
-            "text": self.text,
-            "source": self.source,
-            "start": self.start,
-            "end": self.end,
-            "probability": round(self.probability, 4),
+            **self.span.place(),
+            "probability": round(self.span.score, 4),
             "features": {k: round(v, 4) for k, v in self.features.items()},
             "pulls": [{"feature": k, "log_odds": round(v, 3)} for k, v in self.pulls],
         }
@@ -74,8 +62,9 @@ class Explanation:
         """A plain-text account for the terminal."""
         out = [f"Decision: {'answered' if self.answered else 'refused'}. {self.reason}"]
         for n, r in enumerate(self.runs, 1):
-            quote = r.text if len(r.text) <= 140 else r.text[:137] + "..."
-            out.append(f'  run {n}: p={r.probability:.3f}  {r.source}, chars {r.start}-{r.end}: "{quote}"')
+            span = r.span
+            quote = span.text if len(span.text) <= 140 else span.text[:137] + "..."
+            out.append(f'  run {n}: p={span.score:.3f}  {span.source}, chars {span.start}-{span.end}: "{quote}"')
             out += [f"      {k} = {r.features[k]:.3f} ({FEATURE_HELP[k]}): {v:+.2f} log-odds" for k, v in r.pulls]
             if not r.pulls:
                 out.append("      " + ", ".join(f"{k} = {v:.3f}" for k, v in r.features.items()))
@@ -90,7 +79,7 @@ def explain(ranking: "Ranking", corpus: Corpus, model: LearnedModel) -> Explanat
         pull = model.contributions(np.asarray(e.features))
         order = sorted(range(len(pull)), key=lambda j: -sign * pull[j])[:_SHOWN_REASONS]
         runs.append(
-            RunExplanation.of(
+            RunExplanation(
                 corpus.span(e.first, e.last, e.probability),
                 dict(zip(ranking.feature_names, map(float, e.features))),
                 [(ranking.feature_names[j], float(pull[j])) for j in order],

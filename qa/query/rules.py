@@ -98,7 +98,7 @@ class RulesEvidenceRanker:
     def explain(self, ranking: Ranking) -> Explanation:
         c = self._corpus
         runs = [
-            RunExplanation.of(c.span(e.first, e.last, e.probability), dict(zip(ranking.feature_names, e.features)), [])
+            RunExplanation(c.span(e.first, e.last, e.probability), dict(zip(ranking.feature_names, e.features)), [])
             for e in ranking.evidence[:3]
         ]
         best = ranking.best.probability if ranking.best else 0.0

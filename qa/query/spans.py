@@ -16,9 +16,14 @@ class Span:
     answering); `title` is the document's headline, shown beside the span.
     """
 
+    text: str
     source: str
     start: int
     end: int
-    text: str
     score: float
     title: str = ""
+
+    def place(self) -> dict[str, str | int]:
+        """The span's text and where it stands, as every JSON that quotes a document gives them (a reply's
+        citations, an explanation's runs)."""
+        return {"text": self.text, "source": self.source, "start": self.start, "end": self.end}

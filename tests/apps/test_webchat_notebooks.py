@@ -27,6 +27,13 @@ def _docx(path):
     return path
 
 
+def _open(page, url: str) -> None:
+    """Open the chat and wait for its page-load event, which fills the documents line: a click before that
+    races the load's own update of the notebook list, which then rejects the new notebook's id."""
+    page.goto(url)
+    expect(page.locator("#qa-docs")).to_contain_text("Answering from 1 document")
+
+
 def _choose(page, dropdown: str, option: str) -> None:
     page.click(f"{dropdown} input")
     page.locator("[role=listbox] [role=option]", has_text=option).first.click()
@@ -48,7 +55,7 @@ def test_notebook_with_uploaded_documents_survives_a_restart(browser, tmp_path_f
     server = _chat_process(folder, {})
     url = next(server)
     page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(url)
+    _open(page, url)
     page.fill("#qa-notebook-name textarea", "Field notes")
     page.click("#qa-notebook-new")
     expect(page.locator("#qa-notebook input")).to_have_value("Field notes")
@@ -102,7 +109,7 @@ def test_notebook_with_uploaded_documents_survives_a_restart(browser, tmp_path_f
     server = _chat_process(folder, {})
     url = next(server)
     try:
-        page.goto(url)
+        _open(page, url)
         _choose(page, "#qa-notebook", "Field notes")
         expect(checks).to_have_count(1)
         ask(page, "What does the greenhouse on Lantern Street grow?")

@@ -22,7 +22,7 @@ def _reply(citations, passages=(PASSAGE,), answer="Lei Jun bought it [1].", supp
 
 
 def _cite(number=1, start=107, text="Lei Jun bought <script>alert(1)</script> Joyo.") -> Citation:
-    return Citation(number, text, SOURCE, start, start + len(text), 0.9, "Head")
+    return Citation(text, SOURCE, start, start + len(text), 0.9, "Head", number=number)
 
 
 def test_document_text_is_inert_html_and_markdown():
@@ -63,7 +63,7 @@ def test_sources_panel_highlights_the_exact_cited_span_in_context():
 def test_citation_across_two_retrieved_passages_is_shown_in_their_joined_text():
     first = SourcePassage("one two three ", SOURCE, 0, 14, 0.5)
     second = SourcePassage("three four five", SOURCE, 8, 23, 0.4)
-    cited = Citation(1, "three four", SOURCE, 8, 18, 0.5)
+    cited = Citation("three four", SOURCE, 8, 18, 0.5, number=1)
     assert render.excerpt(cited, [second, first]) == ("one two ", "three four", " five")
 
 

@@ -110,11 +110,12 @@ def test_half_written_document_is_invisible_and_repaired(make_service, docs, mon
     doc = qa.index.documents.read_document(docs / "notes.md", 10**6)
     orphan = qa.index.documents.Document(doc.source, doc.text.replace("fourth", "seventh"), doc.title, "", "f" * 64)
     from qa.index.ingestion import chunk_vectors
+    from qa.index.store import EmbeddedDocument
 
     chunks, sentences = svc._ingestor._chunker.chunks(orphan), svc._ingestor._chunker.sentences(orphan)
     vectors = svc._embedder.embed_passages([s.text for s in sentences])
     with killed_at_commit(store, monkeypatch):
-        store.write(orphan, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
+        store.write(EmbeddedDocument(orphan, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors))
     fresh = make_service(docs)
     assert "seventh" not in fresh.ask("Which floor is the meeting room on?").answer
     assert fresh.ingest().repaired == len(chunks) + len(sentences)

@@ -17,7 +17,7 @@ from qa.index.chroma_client import open_http_client, open_persistent_client
 from qa.index.chunking import Chunker
 from qa.index.documents import Document
 from qa.index.ingestion import chunk_vectors
-from qa.index.store import ChromaStore, Store
+from qa.index.store import ChromaStore, EmbeddedDocument, Store
 
 DIM = 16
 
@@ -37,7 +37,7 @@ def _write(store: Store, doc: Document) -> None:
     chunker = Chunker(64, 8)
     chunks, sentences = chunker.chunks(doc), chunker.sentences(doc)
     vectors = np.vstack([_vector(s.text) for s in sentences])
-    store.write(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
+    store.write(EmbeddedDocument(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors))
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -10,7 +10,7 @@ import pytest
 from qa.index.chroma_client import open_persistent_client
 from qa.index.chunking import Chunk, Sentence
 from qa.index.documents import Document
-from qa.index.store import ChromaStore
+from qa.index.store import ChromaStore, EmbeddedDocument
 
 SENTENCES = 33_000
 DIM = 8
@@ -24,7 +24,7 @@ def test_a_document_of_33000_sentences_is_read_repaired_and_removed(tmp_path):
     chunks = [Chunk("c-0", doc.source, 0, 0, 70, text[:70])]
     vectors = np.tile(np.eye(DIM, dtype=np.float32)[0], (SENTENCES, 1))
     store = ChromaStore(open_persistent_client(tmp_path / "index"), "books", "stand-in-embedder", DIM)
-    store.write(doc, chunks, vectors[:1], sentences, vectors)
+    store.write(EmbeddedDocument(doc, chunks, vectors[:1], sentences, vectors))
 
     records = store.records("sentences", {doc.content_hash}, vectors=True)
     assert len(set(records["ids"])) == SENTENCES and records["vectors"].shape == (SENTENCES, DIM)

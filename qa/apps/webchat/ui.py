@@ -163,13 +163,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
                     [("Bundled documents", DEFAULT_ID)], value=DEFAULT_ID, show_label=False, elem_id="qa-notebook"
                 )
                 with gr.Row():
-                    name = gr.Textbox(
-                        show_label=False,
-                        placeholder="Notebook name",
-                        elem_id="qa-notebook-name",
-                        scale=3,
-                        max_length=60,
-                    )
+                    name = _entry("Notebook name", "qa-notebook-name", max_length=60, scale=3)
                     create = gr.Button("New", size="sm", elem_id="qa-notebook-new", scale=1)
                     rename = gr.Button("Rename", size="sm", elem_id="qa-notebook-rename", scale=1)
                     delete = gr.Button("Delete", size="sm", elem_id="qa-notebook-delete", scale=1)
@@ -204,12 +198,8 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
                     placeholder="No questions yet.",
                 )
                 with gr.Row():
-                    question = gr.Textbox(
-                        show_label=False,
-                        placeholder="Ask a question about the documents",
-                        elem_id="qa-question",
-                        scale=5,
-                        max_length=settings.max_question_chars,
+                    question = _entry(
+                        "Ask a question about the documents", "qa-question", settings.max_question_chars, scale=5
                     )
                     ask = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1)
                 clear = gr.Button("Clear conversation", elem_id="qa-clear", size="sm")
@@ -281,6 +271,11 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         api_notebook, api_report = gr.Textbox(visible=False), gr.JSON(visible=False)
         gr.Button(visible=False).click(library.api_upload, [api_notebook, api_files], [api_report], api_name="upload")
     return page
+
+
+def _entry(placeholder: str, elem_id: str, max_length: int, scale: int) -> gr.Textbox:
+    """A one-line text box in a row of buttons: its placeholder says what it takes, so it has no label."""
+    return gr.Textbox(show_label=False, placeholder=placeholder, elem_id=elem_id, max_length=max_length, scale=scale)
 
 
 def _confirmation(label: str, elem_id: str) -> Any:
