@@ -77,7 +77,7 @@ class Notebooks:
         with self._lock:
             self._open.pop(book.id, None)
         first = next(iter(service.values()))
-        first.store.delete()
+        first.delete_index()
         shutil.rmtree(first.settings.upload_dir, ignore_errors=True)
 
     def services(self, book_id: str, user: str | None = None) -> dict[str, QAService]:

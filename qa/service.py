@@ -26,6 +26,7 @@ from qa.query.conversation import Condenser, Message, condense, validate_history
 from qa.query.corpus import Corpus
 from qa.query.evidence import EvidenceRanker, RankerFactory, evidence_ranker
 from qa.query.fusion import Fusion, build_fusion
+from qa.query.record_cache import CACHE_FOLDER, RecordCache
 from qa.query.retrieval import HybridRetriever, Retriever
 from qa.reply import Delta, Reply
 from qa.settings import MAX_TOP_K, Settings
@@ -78,8 +79,11 @@ class QAService:
         condenser: Condenser = condense,
         fusion: Fusion | None = None,
         ranker: RankerFactory | None = None,
+        cache_dir: Path | None = None,
     ):
         self.settings = settings
+        self._cache_dir = cache_dir  # each collection's RecordCache is a folder in it; None: no cache
+        self._cache = RecordCache(cache_dir / settings.collection, embedder.name, embedder.dim) if cache_dir else None
         self._store = store
         self._embedder = embedder
         self._model = model
@@ -114,6 +118,12 @@ class QAService:
     def store(self) -> Store:
         return self._store
 
+    def delete_index(self) -> None:
+        """Delete this service's collection from the store, and the local copy of its records."""
+        self._store.delete()
+        if self._cache is not None:
+            self._cache.clear()
+
     def sibling(self, collection: str, upload_dir: Path) -> "QAService":
         """A service over another collection of the same Chroma (a notebook), sharing embedder and model."""
         settings = self.settings.model_copy(
@@ -127,6 +137,7 @@ class QAService:
             self._condense,
             self._fusion,
             self._ranker,
+            self._cache_dir,
         )
 
     def corpus(self) -> Corpus:
@@ -135,7 +146,9 @@ class QAService:
 
     def with_model(self, model: AnswerModel, condenser: Condenser = condense) -> "QAService":
         """A service over the same index and embedder that answers with another model."""
-        other = QAService(self.settings, self._store, self._embedder, model, condenser, self._fusion, self._ranker)
+        other = QAService(
+            self.settings, self._store, self._embedder, model, condenser, self._fusion, self._ranker, self._cache_dir
+        )
         other._engine, other._last_corpus = self._engine, self._last_corpus
         return other
 
@@ -148,7 +161,8 @@ class QAService:
         )
         store = ChromaStore(client, settings.collection, embedder.name, embedder.dim, embedder)
         model, condenser = build_model(settings, embedder)
-        return cls(settings, store, embedder, model, condenser)
+        cache_dir = None if settings.chroma_url else settings.index_dir / CACHE_FOLDER
+        return cls(settings, store, embedder, model, condenser, cache_dir=cache_dir)
 
     def ingest(
         self,
@@ -300,12 +314,12 @@ class QAService:
         with self._lock:
             if self._engine is None:
                 generation = self._store.generation()
-                corpus = Corpus.load(self._store, self._last_corpus)
+                corpus = Corpus.load(self._store, self._last_corpus, self._cache)
                 if not corpus.documents and self.settings.auto_ingest:
                     log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.documents)))
                     self._ingestor.run(list(self.settings.documents), progress=False)
                     generation = self._store.generation()
-                    corpus = Corpus.load(self._store)
+                    corpus = Corpus.load(self._store, cache=self._cache)
                 self._replace(self._build(corpus, generation))
                 self._checked = time.monotonic()
             assert self._engine is not None
@@ -325,7 +339,7 @@ class QAService:
             if generation != engine.generation:
                 log.info("the index changed in another process: reloading it")
                 self._replace(
-                    self._build(Corpus.load(self._store, engine.corpus), generation),
+                    self._build(Corpus.load(self._store, engine.corpus, self._cache), generation),
                     unless_replaced=engine,
                 )
         finally:

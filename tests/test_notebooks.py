@@ -4,6 +4,7 @@ import pytest
 
 import qa
 from qa.notebooks import DEFAULT_ID, NotebookNotFound, Notebooks
+from qa.query.record_cache import CACHE_FOLDER, SUFFIX
 
 NOTES = b"# Office\n\nThe meeting room is on the fourth floor. It seats twelve people.\n"
 
@@ -28,9 +29,12 @@ def test_notebooks_keep_documents_apart_and_survive_a_new_process(make_service, 
     assert [(b.id, b.name) for b in again.list()][1:] == [(office.id, "Office notes")]
     assert again.rename(office.id, "Office").name == "Office"
     assert [d.source for d in again.services(office.id)["extractive"].documents()] == report.added
+    cached = tmp_path / "index" / CACHE_FOLDER / f"{main.settings.collection}-{office.id}"
+    assert list(cached.glob(f"*{SUFFIX}")), "the notebook's records were cached when it answered"
     again.delete(office.id)
     assert [b.id for b in again.list()] == [DEFAULT_ID]
     assert not (tmp_path / "uploads" / office.id).exists()
+    assert not cached.exists(), "a deleted notebook's cached records are gone"
     with pytest.raises(NotebookNotFound):
         again.services(office.id)
 

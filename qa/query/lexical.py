@@ -7,13 +7,48 @@ its precomputed weight in each, grouped by term (a compressed sparse row layout)
 question touches only the rows of its terms.
 """
 
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 K1 = 1.5
 B = 0.75
+
+
+@dataclass(frozen=True)
+class Inverted:
+    """Which rows (chunks, sentences) use each term, and how often: term `vocabulary[t]`'s rows are
+    `rows[starts[t]:starts[t + 1]]` (ascending) with their counts in `counts` at the same places."""
+
+    vocabulary: dict[str, int]
+    starts: np.ndarray
+    rows: np.ndarray
+    counts: np.ndarray
+
+    def row_of(self, term: str) -> np.ndarray:
+        t = self.vocabulary.get(term)
+        return self.rows[self.starts[t] : self.starts[t + 1]] if t is not None else self.rows[:0]
+
+    def frequencies(self) -> np.ndarray:
+        """How many rows use each term, by term number."""
+        return np.diff(self.starts)
+
+
+def inverted(tokenised: Sequence[Sequence[str]]) -> Inverted:
+    """The inverted index of token lists, built with numpy sorts rather than a Python loop per token pair
+    (at 1,000 documents the loop took 2.4 s of every snapshot load). Terms are numbered by first use."""
+    vocabulary: dict[str, int] = {}
+    lengths = np.fromiter((len(tokens) for tokens in tokenised), dtype=np.int64, count=len(tokenised))
+    total = int(lengths.sum())
+    ids = np.fromiter(
+        (vocabulary.setdefault(t, len(vocabulary)) for tokens in tokenised for t in tokens), dtype=np.int64, count=total
+    )
+    owner = np.repeat(np.arange(len(tokenised), dtype=np.int64), lengths)
+    pairs, counts = np.unique(ids * max(1, len(tokenised)) + owner, return_counts=True)
+    terms = pairs // max(1, len(tokenised))
+    starts = np.concatenate(([0], np.cumsum(np.bincount(terms, minlength=len(vocabulary))))).astype(np.int64)
+    return Inverted(vocabulary, starts, pairs % max(1, len(tokenised)), counts)
 
 
 class Bm25:
@@ -23,26 +58,17 @@ class Bm25:
         self.size = len(tokenised)
         # An empty chunk counts as one token long, as bm25s counted it, so average lengths agree.
         lengths = np.array([max(1, len(tokens)) for tokens in tokenised], dtype=np.float64)
-        self.vocabulary: dict[str, int] = {}
-        term_ids: list[int] = []
-        chunk_ids: list[int] = []
-        counts: list[int] = []
-        for chunk, tokens in enumerate(tokenised):
-            for term, count in Counter(tokens).items():
-                term_ids.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
-                chunk_ids.append(chunk)
-                counts.append(count)
-        terms = np.array(term_ids, dtype=np.int64)
-        chunks = np.array(chunk_ids, dtype=np.int64)
-        tf = np.array(counts, dtype=np.float64)
-        df = np.bincount(terms, minlength=len(self.vocabulary)).astype(np.float64)
+        index = inverted(tokenised)
+        self.vocabulary = index.vocabulary
+        terms = np.repeat(np.arange(len(index.vocabulary)), index.frequencies())
+        df = index.frequencies().astype(np.float64)
         idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
         average = lengths.mean() if self.size else 1.0
-        weights = idf[terms] * tf / (K1 * ((1 - B) + B * lengths[chunks] / average) + tf)
-        order = np.argsort(terms, kind="stable")
-        self._chunks = chunks[order]
-        self._weights = weights[order].astype(np.float32)
-        self._starts = np.concatenate(([0], np.cumsum(np.bincount(terms, minlength=len(self.vocabulary)))))
+        tf = index.counts.astype(np.float64)
+        weights = idf[terms] * tf / (K1 * ((1 - B) + B * lengths[index.rows] / average) + tf)
+        self._chunks = index.rows
+        self._weights = weights.astype(np.float32)
+        self._starts = index.starts
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """Each chunk's score: the sum of its weights for the query terms (a repeated term counts again)."""
