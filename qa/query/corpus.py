@@ -21,6 +21,7 @@ from qa.index.store import DocumentRecord, Store
 from qa.query.lexical import Bm25, inverted
 from qa.query.record_cache import RecordCache, split_by_source
 from qa.query.spans import Span
+from qa.query.vectors import SentenceVectors
 from qa.text import terms
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,18 @@ class Corpus:
         documents: dict[str, DocumentRecord],
         chunks: list[Chunk],
         sentences: list[Sentence],
-        sentence_vectors: np.ndarray,
+        sentence_vectors: "np.ndarray | SentenceVectors",
         sentence_terms: list[tuple[str, ...]] | None = None,
         chunk_terms: list[list[str]] | None = None,
     ):
         self.documents = documents
         self.chunks = [TitledChunk(c, documents[c.source].title, documents[c.source].date) for c in chunks]
         self.sentences = sentences
-        self.sentence_vectors = sentence_vectors
+        self.sentence_vectors = (
+            sentence_vectors
+            if isinstance(sentence_vectors, SentenceVectors)
+            else SentenceVectors.of(np.asarray(sentence_vectors, dtype=np.float32))
+        )
         self.sentence_index = {s.id: i for i, s in enumerate(sentences)}
         self.sentence_term_list = sentence_terms or [tuple(terms(s.text)) for s in sentences]
         self.sentence_terms = [frozenset(t) for t in self.sentence_term_list]
@@ -103,7 +108,7 @@ class Corpus:
         found = store.records("sentences", unread, vectors=True) if unread else None
         sentences = [_sentence(i, t, m) for i, t, m in _rows(found)] if found else []
         sentence_terms = [tuple(terms(s.text)) for s in sentences]
-        vectors = [found["vectors"]] if found else []
+        vectors: list[np.ndarray | SentenceVectors] = [found["vectors"]] if found else []
         if cache is not None and found is not None:
             read = split_by_source(chunks, chunk_terms, sentences, sentence_terms, found["vectors"])
             for source, records in read.items():
@@ -122,16 +127,12 @@ class Corpus:
             chunk_terms += [previous._chunk_terms[i] for i in c_keep]
             sentences += [previous.sentences[i] for i in s_keep]
             sentence_terms += [previous.sentence_term_list[i] for i in s_keep]
-            vectors.append(
-                previous.sentence_vectors[s_keep]
-                if len(s_keep) < len(previous.sentences)
-                else previous.sentence_vectors
-            )
+            vectors.append(previous.sentence_vectors.select(s_keep))
         if cache is not None:
             cache.prune(documents.values())
         c_order = sorted(range(len(chunks)), key=lambda k: (chunks[k].source, chunks[k].position))
         s_order = sorted(range(len(sentences)), key=lambda k: (sentences[k].source, sentences[k].position))
-        stacked = _in_order([v for v in vectors if len(v)], s_order)
+        stacked = SentenceVectors.joined(vectors, s_order)
         log.info(
             "corpus: %d documents (%d read, %d from the cache), %d chunks, %d sentences",
             len(documents),
@@ -157,7 +158,7 @@ class Corpus:
             {k: v for k, v in self.documents.items() if k not in sources},
             [self.chunks[i].chunk for i in keep_c],
             [self.sentences[i] for i in keep_s],
-            self.sentence_vectors[keep_s],
+            self.sentence_vectors.select(keep_s),
             [self.sentence_term_list[i] for i in keep_s],
             [self._chunk_terms[i] for i in keep_c],
         )
@@ -316,21 +317,6 @@ def _sentence(id_: str, text: str, meta: dict) -> Sentence:
         int(meta.get("paragraph", 0)),
         str(meta.get("lead", "")),
     )
-
-
-def _in_order(parts: list[np.ndarray], order: list[int]) -> np.ndarray:
-    """The rows of `parts` (end to end) in `order`, written straight into one new array: stacking and then
-    reordering allocates twice, and first touching 257 MB of fresh pages took 1.3 s here at 1,000 documents."""
-    if not order:
-        return np.zeros((0, 0), dtype=np.float32)
-    out = np.empty((len(order), parts[0].shape[1]), dtype=np.float32)
-    place = np.empty(len(order), dtype=np.int64)
-    place[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
-    start = 0
-    for part in parts:
-        out[place[start : start + len(part)]] = part
-        start += len(part)
-    return out
 
 
 def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], list[int]]]:

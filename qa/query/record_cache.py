@@ -62,7 +62,7 @@ class RecordCache:
         """The document's records if a file matching `record` is kept; None otherwise."""
         path = self._path(record)
         try:
-            meta, arrays = _read(path.read_bytes())
+            meta, arrays = _read(path)
             if meta != self._meta(record):
                 return None
             return _records(record.source, arrays)
@@ -147,7 +147,7 @@ def split_by_source(
 def _written(meta: list[str], arrays: dict[str, np.ndarray]) -> bytes:
     """One file: a magic, the length of a JSON header (the meta, and each array's dtype, shape and offset),
     the header, then the arrays' bytes. A load is one read and views into it, where an .npz file of the
-    same arrays spent most of a 1,000-document start parsing its twenty headers."""
+    same arrays spent most of a 1,000-document start parsing its twenty headers. The vectors come last."""
     layout, offset = {}, 0
     parts = []
     for name, array in arrays.items():
@@ -159,23 +159,32 @@ def _written(meta: list[str], arrays: dict[str, np.ndarray]) -> bytes:
     return b"".join([_MAGIC, len(header).to_bytes(8, "little"), header, *parts])
 
 
-def _read(blob: bytes) -> tuple[list[str], dict[str, np.ndarray]]:
-    """The meta and arrays of a file `_written` made; ValueError for anything else."""
-    if blob[: len(_MAGIC)] != _MAGIC:
-        raise ValueError("not a docqa records file")
-    size = int.from_bytes(blob[len(_MAGIC) : len(_MAGIC) + 8], "little")
-    start = len(_MAGIC) + 8 + size
-    header = json.loads(blob[len(_MAGIC) + 8 : start].decode("utf-8"))
-    arrays = {}
-    for name, (dtype, shape, offset) in header["arrays"].items():
-        if dtype not in _DTYPES:
-            raise ValueError(f"unexpected dtype {dtype!r}")
-        count = int(np.prod(shape))
-        end = start + offset + count * np.dtype(dtype).itemsize
-        if offset < 0 or end > len(blob):
-            raise ValueError(f"array {name} runs past the end of the file")
-        arrays[name] = np.frombuffer(blob, dtype=dtype, count=count, offset=start + offset).reshape(shape)
-    return header["meta"], arrays
+def _read(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The meta and arrays of a file `_written` made; ValueError for anything else. Two reads: everything
+    up to the vectors (last in the file), then the vectors into an array of their own, so that the snapshot
+    keeps no copy of the rest once it has made its objects. (Mapping the vectors instead would hold a file
+    descriptor per document: a thousand documents would pass the usual limit of 1,024.)"""
+    with path.open("rb") as file:
+        size_of_file = os.fstat(file.fileno()).st_size
+        if file.read(len(_MAGIC)) != _MAGIC:
+            raise ValueError("not a docqa records file")
+        size = int.from_bytes(file.read(8), "little")
+        header = json.loads(file.read(size).decode("utf-8"))
+        start = len(_MAGIC) + 8 + size
+        layout = {name: (dtype, tuple(shape), int(offset)) for name, (dtype, shape, offset) in header["arrays"].items()}
+        for name, (dtype, shape, offset) in layout.items():
+            if dtype not in _DTYPES:
+                raise ValueError(f"unexpected dtype {dtype!r}")
+            if offset < 0 or start + offset + int(np.prod(shape)) * np.dtype(dtype).itemsize > size_of_file:
+                raise ValueError(f"array {name} runs past the end of the file")
+        dtype, shape, offset = layout.pop("vectors")
+        body = file.read(offset)
+        vectors = np.fromfile(file, dtype=dtype, count=int(np.prod(shape))).reshape(shape)
+    arrays = {
+        name: np.frombuffer(body, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
+        for name, (dtype, shape, offset) in layout.items()
+    }
+    return header["meta"], {**arrays, "vectors": vectors}
 
 
 def _arrays(r: DocumentRecords) -> dict[str, np.ndarray]:
