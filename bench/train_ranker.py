@@ -107,7 +107,7 @@ def main() -> int:
     art_store, art_corpus = article_store(embedder)
     source = next(iter(art_corpus.documents))
     art_train, art_dev = article_questions(source, args.seed)
-    art_terms = set().union(*art_corpus.sentence_terms)
+    art_terms = set().union(*art_corpus.sentence_term_list)
     art_words = replacement_words([q.text for q in art_train if not q.answerable])
     art_all = art_train + art_dev + perturb(art_train + art_dev, lambda _: art_terms, art_words, args.seed)
 

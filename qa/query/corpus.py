@@ -65,7 +65,6 @@ class Corpus:
         )
         self.sentence_index = {s.id: i for i, s in enumerate(sentences)}
         self.sentence_term_list = sentence_terms or [tuple(terms(s.text)) for s in sentences]
-        self.sentence_terms = [frozenset(t) for t in self.sentence_term_list]
         self._contexts: dict[int, str] = {}
         self._chunk_terms = chunk_terms or [terms(c.text) for c in chunks]
         sources = sorted(documents)
@@ -209,8 +208,8 @@ class Corpus:
     def document_terms(self) -> dict[str, set[str]]:
         """Every term each document uses, by source (one pass over the sentences)."""
         found: dict[str, set[str]] = {source: set() for source in self.documents}
-        for sentence, ts in zip(self.sentences, self.sentence_terms):
-            found[sentence.source] |= ts
+        for sentence, ts in zip(self.sentences, self.sentence_term_list):
+            found[sentence.source].update(ts)
         return found
 
     def sentences_in(self, chunk: Chunk | Span) -> list[int]:

@@ -71,7 +71,7 @@ class RulesEvidenceRanker:
         found = []
         for (first, last), rank in units.items():
             text = c.span_text(first, last)
-            unit_terms = set().union(*(c.sentence_terms[k] for k in range(first, last + 1)))
+            unit_terms = set().union(*(c.sentence_term_list[k] for k in range(first, last + 1)))
             fits = satisfies(text, need) and names_present(c.context_text(first), names) == 1.0
             cover = max(coverage(focus_terms, unit_terms, c), coverage(search_terms, unit_terms, c))
             found.append((first, last, rank, max(sims[k] for k in range(first, last + 1)), cover, fits))

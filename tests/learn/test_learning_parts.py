@@ -78,4 +78,4 @@ def test_promise_threshold_is_the_middle_of_the_feasible_range():
 def test_document_terms_collects_each_documents_sentence_terms(service):
     corpus = service.corpus()
     (terms_of,) = corpus.document_terms().values()
-    assert terms_of == set().union(*corpus.sentence_terms) and "xiaomi" in terms_of
+    assert terms_of == set().union(*corpus.sentence_term_list) and "xiaomi" in terms_of

@@ -114,7 +114,7 @@ class Scorer:
         c = self.corpus
         text = _CODE.sub(" ", text)
         ids = [k for first, last in units for k in range(first, last + 1)]
-        unit_terms = set().union(*(c.sentence_terms[k] for k in ids)) if ids else set()
+        unit_terms = set().union(*(c.sentence_term_list[k] for k in ids)) if ids else set()
         lexical = coverage(terms(text), unit_terms, c)
         vector = self.vector(text) if vector is None else vector
         dense = float(np.max(c.sentence_vectors[ids] @ vector)) if ids else 0.0
