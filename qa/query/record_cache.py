@@ -5,7 +5,7 @@ them: at 1,000 COVID-QA-sized documents (167,578 sentences) that was 48 s before
 which about 30 s were Chroma calls turning records into Python objects and 7 s tokenising. A committed
 document version never changes (its records are keyed by its content hash, and a re-ingest gives it a new
 `ingested_at`), so what one process read can be kept as it is: one file per document version,
-holding its text, the offsets and ids of its chunks and sentences, their terms and the sentence vectors.
+holding the texts, offsets and ids of its chunks and sentences, their terms and the sentence vectors.
 
 The files are a cache, never the truth: a file is used only when its document, content hash, ingest time,
 embedder and vector size match the committed record, and one that cannot be read is ignored and replaced.

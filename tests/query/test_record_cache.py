@@ -1,6 +1,8 @@
 """The record cache: a load from it equals a load from the store, reads nothing of what it holds from the
 store, follows every change of the committed documents, and never lets a bad file or folder change an answer."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,19 @@ def test_a_damaged_file_is_ignored_and_written_again(indexed, tmp_path, caplog):
     assert "ignoring the cached records" in caplog.text
     record = next(d for d in store.documents().values() if d.content_hash == damaged.stem)
     assert cache.get(record) is not None, "the file was written again"
+
+
+def test_pruning_removes_what_a_crashed_write_left_and_spares_a_live_one(indexed, tmp_path):
+    _, service = indexed
+    cache = _cache(service, tmp_path / "cache")
+    Corpus.load(service.store, cache=cache)
+    crashed = tmp_path / "cache" / ".abc.999999999.1.tmp"  # no such process
+    writing = tmp_path / "cache" / f".abc.{os.getpid()}.1.tmp"  # this one, still writing
+    crashed.write_bytes(b"half")
+    writing.write_bytes(b"half")
+    Corpus.load(service.store, cache=cache)
+    assert not crashed.exists() and writing.exists()
+    assert len(list((tmp_path / "cache").glob(f"*{SUFFIX}"))) == 3
 
 
 def test_a_folder_that_cannot_be_written_changes_nothing(indexed, tmp_path):
