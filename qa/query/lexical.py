@@ -45,10 +45,11 @@ def inverted(tokenised: Sequence[Sequence[str]]) -> Inverted:
         (vocabulary.setdefault(t, len(vocabulary)) for tokens in tokenised for t in tokens), dtype=np.int64, count=total
     )
     owner = np.repeat(np.arange(len(tokenised), dtype=np.int64), lengths)
-    pairs, counts = np.unique(ids * max(1, len(tokenised)) + owner, return_counts=True)
-    terms = pairs // max(1, len(tokenised))
+    width = max(1, len(tokenised))  # a (term, row) pair as one sortable number: term * width + row
+    pairs, counts = np.unique(ids * width + owner, return_counts=True)
+    terms = pairs // width
     starts = np.concatenate(([0], np.cumsum(np.bincount(terms, minlength=len(vocabulary))))).astype(np.int64)
-    return Inverted(vocabulary, starts, pairs % max(1, len(tokenised)), counts)
+    return Inverted(vocabulary, starts, pairs % width, counts)
 
 
 class Bm25:
@@ -60,8 +61,9 @@ class Bm25:
         lengths = np.array([max(1, len(tokens)) for tokens in tokenised], dtype=np.float64)
         index = inverted(tokenised)
         self.vocabulary = index.vocabulary
-        terms = np.repeat(np.arange(len(index.vocabulary)), index.frequencies())
-        df = index.frequencies().astype(np.float64)
+        frequency = index.frequencies()
+        terms = np.repeat(np.arange(len(index.vocabulary)), frequency)
+        df = frequency.astype(np.float64)
         idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
         average = lengths.mean() if self.size else 1.0
         tf = index.counts.astype(np.float64)
