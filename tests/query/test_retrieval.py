@@ -85,3 +85,43 @@ def test_ranked_chunks_keep_corpus_order_on_ties_and_honour_the_allowed_mask():
     assert all(isinstance(r, RankedChunk) and r.titled is CORPUS.chunks[r.index] for r in ranked)
     only = ranked_chunks(CORPUS, signals, fused, 3, np.array([True, False, True, False]))
     assert [r.index for r in only] == [0, 2]
+
+
+class MissingStore(CorpusStore):
+    """An approximate dense search (as Chroma's HNSW graph can be) that never returns some sentences."""
+
+    def __init__(self, corpus, missed: set[str]):
+        super().__init__(corpus)
+        self._missed = missed
+
+    def nearest_sentences(self, vector, n, sources=None):
+        return [
+            hit
+            for hit in super().nearest_sentences(vector, n + len(self._missed), sources)
+            if hit[0] not in self._missed
+        ][:n]
+
+
+def test_sentences_the_approximate_dense_search_missed_are_scored_exactly_for_the_best_bm25_chunks():
+    question = _question("How many rakes does the shed hold?")
+    exact = _retriever(candidates=4).retrieve(question)
+    rakes = CORPUS.sentence_index["garden.txt#s2"]
+    assert rakes in exact.sentence_similarity
+
+    missed = {"garden.txt#s2", "garden.txt#s3"}
+    approximate = HybridRetriever(
+        MissingStore(CORPUS, missed), CORPUS, HashEmbedder(), WeightedFusion(0.5), 2, 4, 3
+    ).retrieve(question)
+    floor = min(s for i, s in approximate.sentence_similarity.items() if CORPUS.sentences[i].id not in missed)
+    assert approximate.sentence_similarity[rakes] == pytest.approx(exact.sentence_similarity[rakes])
+    assert exact.sentence_similarity[rakes] > floor
+    assert [c.index for c in approximate.top] == [c.index for c in exact.top]
+    assert approximate.top[0].dense == pytest.approx(exact.top[0].dense)
+
+
+def test_an_exact_dense_search_is_left_as_it_is():
+    question = _question("When was the observatory telescope built?")
+    retriever = _retriever(candidates=3)
+    retrieval = retriever.retrieve(question)
+    returned = dict(CorpusStore(CORPUS).nearest_sentences(vector(question.search), 3))
+    assert {CORPUS.sentences[i].id for i in retrieval.sentence_similarity} == set(returned)
