@@ -63,6 +63,7 @@ from qa.eval import squad
 from qa.eval.golden import load_cases
 from qa.index.chunking import Chunk, Chunker, Sentence, record_id
 from qa.index.documents import Document
+from qa.index.embedding import forget_recent_passages
 from qa.index.store import DocumentRecord, EmbeddedDocument
 from qa.query.record_cache import CACHE_FOLDER
 
@@ -345,6 +346,7 @@ def serving_worker(collection: str, questions: list[str], rounds: int) -> dict:
     reply = service.ask(EXTRA_QUESTION)
     answered = time.perf_counter()
     passages = [s.text for s in _sentences_of(EXTRA_TEXT)]
+    forget_recent_passages()  # the ingest just embedded them: time the engine, not the memory of it
     embed_began = time.perf_counter()
     service.embedder.embed_passages(passages)
     row.update(

@@ -34,6 +34,51 @@ class Trees:
 
 
 @dataclass(frozen=True)
+class _Forest:
+    """All trees' nodes in flat arrays, numbered across trees, with each leaf a node that loops to itself
+    (it sends every value left, to itself): a batch of rows then walks all trees at once, `depth` steps,
+    with one gather per array a step and no test for having reached a leaf."""
+
+    roots: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    depth: int
+
+    @classmethod
+    def of(cls, trees: tuple[Trees, ...]) -> "_Forest":
+        offsets = np.cumsum([0] + [len(t.leaf) for t in trees])
+        roots = offsets[:-1].astype(np.int64)
+        leaf = np.concatenate([t.leaf for t in trees]).astype(bool)
+        own = np.arange(offsets[-1], dtype=np.int64)
+        left = np.concatenate([t.left + o for t, o in zip(trees, roots)]).astype(np.int64)
+        right = np.concatenate([t.right + o for t, o in zip(trees, roots)]).astype(np.int64)
+        return cls(
+            roots,
+            np.where(leaf, 0, np.concatenate([t.feature for t in trees])).astype(np.int64),
+            np.where(leaf, np.inf, np.concatenate([t.threshold for t in trees])).astype(np.float64),
+            np.where(leaf, own, left),
+            np.where(leaf, own, right),
+            np.concatenate([t.value for t in trees]).astype(np.float64),
+            max(_depth(t) for t in trees) if trees else 0,
+        )
+
+
+def _depth(tree: Trees) -> int:
+    """Edges on the longest path from the root (node 0) to a leaf."""
+    deepest, level = 0, [(0, 0)]
+    while level:
+        node, depth = level.pop()
+        if tree.leaf[node]:
+            deepest = max(deepest, depth)
+        else:
+            level += [(int(tree.left[node]), depth + 1), (int(tree.right[node]), depth + 1)]
+    return deepest
+
+
+@dataclass(frozen=True)
 class LearnedModel:
     """A fitted scorer: `probability(X)` for rows of `features`; `threshold` when it decides."""
 
@@ -53,37 +98,16 @@ class LearnedModel:
             z = (x - self.params["mean"]) / self.params["scale"]
             return np.asarray(z @ self.params["coef"] + self.params["intercept"])
         forest = self._forest
-        n_trees = forest.feature.shape[0]
-        tree = np.arange(n_trees)[:, None]
+        node = np.repeat(forest.roots[:, None], len(x), axis=1)  # (trees, rows): every row starts at each root
         rows = np.arange(len(x))[None, :]
-        node = np.zeros((n_trees, len(x)), dtype=np.int64)
-        for _ in range(forest.feature.shape[1]):
-            leaf = forest.leaf[tree, node]
-            if leaf.all():
-                break
-            go_left = x[rows, forest.feature[tree, node]] <= forest.threshold[tree, node]
-            step = np.where(go_left, forest.left[tree, node], forest.right[tree, node])
-            node = np.where(leaf, node, step)
-        return float(self.params["baseline"]) + forest.value[tree, node].sum(axis=0)
+        for _ in range(forest.depth):
+            go_left = x[rows, forest.feature[node]] <= forest.threshold[node]
+            node = np.where(go_left, forest.left[node], forest.right[node])
+        return float(self.params["baseline"]) + forest.value[node].sum(axis=0)
 
     @cached_property
-    def _forest(self) -> Trees:
-        """All trees padded into (trees x nodes) arrays, so a batch walks them level by level at once."""
-        width = max(len(t.leaf) for t in self.trees)
-
-        def pad(name: str, fill: float) -> np.ndarray:
-            return np.stack(
-                [np.pad(getattr(t, name), (0, width - len(t.leaf)), constant_values=fill) for t in self.trees]
-            )
-
-        return Trees(
-            pad("feature", 0),
-            pad("threshold", 0.0),
-            pad("left", 0),
-            pad("right", 0),
-            pad("value", 0.0),
-            pad("leaf", True),
-        )
+    def _forest(self) -> "_Forest":
+        return _Forest.of(self.trees)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.margin(x)))
