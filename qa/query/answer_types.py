@@ -156,8 +156,9 @@ def satisfies(text: str, need: Profile) -> bool:
     return all(holds(text, kind, need) for kind in need.kinds)
 
 
+@lru_cache(maxsize=65536)
 def _counts(text: str, noun: str) -> bool:
-    """A number followed within three words by the counted noun ("135,000 vehicles")."""
+    """A number followed within three words by the counted noun ("135,000 vehicles"); cached as `_holds`."""
     tokens = words(text)
     for i, token in enumerate(tokens):
         if re.search(r"\d", token) or re.fullmatch(_NUMBER_WORD, token, re.IGNORECASE):

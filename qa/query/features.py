@@ -101,6 +101,8 @@ FEATURE_HELP = {
 }
 
 Unit = tuple[int, int]
+_RUNS_KEPT = 50_000
+_TERMS_KEPT = 20_000
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,11 @@ class FeatureExtractor:
 
     def __init__(self, corpus: Corpus):
         self._corpus = corpus
+        # What depends on a run alone (its word count, the word pairs it holds) or on a term alone (the
+        # sentences and documents using it) is kept: the same runs and terms come back question after
+        # question. Bounded, since the snapshot is held for the process's life.
+        self._per_run: dict[Unit, tuple[float, frozenset[tuple[str, str]]]] = {}
+        self._per_term: dict[str, tuple[np.ndarray, set]] = {}
 
     def compute(
         self,
@@ -161,9 +168,9 @@ class FeatureExtractor:
         sim_focus, sim_search = vectors @ focus_vector, vectors @ search_vector
         run_cols = [[column[k] for k in range(first, last + 1)] for first, last in units]
         near_cols = [[column[k] for k in near[u]] for u in units]
-        dense = np.array([sim_focus[cols].max() for cols in run_cols])
-        dense_search = np.array([sim_search[cols].max() for cols in run_cols])
-        dense_context = np.array([sim_focus[cols].max() if cols else 0.0 for cols in near_cols])
+        dense = _group_max(sim_focus, run_cols)
+        dense_search = _group_max(sim_search, run_cols)
+        dense_context = _group_max(sim_focus, near_cols)
 
         focus_w, focus_has, focus_docs = self._term_table(focus_terms, every)
         search_w, search_has, _ = self._term_table(search_terms, every)
@@ -187,7 +194,8 @@ class FeatureExtractor:
         cover_local = _share(in_run, local)
         missing_local = np.where(missing, local / (local.max(initial=0.0) or 1.0), 0.0).max(axis=1, initial=0.0)
         run_terms = [[t for k in range(first, last + 1) for t in c.sentence_term_list[k]] for first, last in units]
-        bigrams = _bigram_share(focus_terms, run_terms, c)
+        per_run = [self._run_facts(u, t) for u, t in zip(units, run_terms)]
+        bigrams = _bigram_share(focus_terms, [pairs for _, pairs in per_run], c)
         asked = set(focus_terms)
         novelty = np.array([1.0 - len(set(t) & asked) / len(set(t)) if t else 0.0 for t in run_terms])
         global_rank = _global_ranks(units, global_similarity, c.sentences)
@@ -200,8 +208,8 @@ class FeatureExtractor:
         kind_fit_context = np.array([_fit(t, kinds, need) for t in context])
         names = np.array([names_present(c.context_text(u[0]), need.names) for u in units])
         numbers = np.array([numbers_present(t, need.numbers) for t in context])
-        doc_share = np.array([(pool_docs == d).mean() for d in found.chunk_doc]) if pool_docs.size else np.zeros(n)
-        run_words = np.log1p([len(words(t)) for t in texts])
+        doc_share = (found.chunk_doc[:, None] == pool_docs[None, :]).mean(axis=1) if pool_docs.size else np.zeros(n)
+        run_words = np.log1p([count for count, _ in per_run])
         run_sentences = np.array([last - first + 1 for first, last in units], dtype=np.float64)
         position = c.sentence_position[[u[0] for u in units]].astype(np.float64)
 
@@ -245,6 +253,18 @@ class FeatureExtractor:
         ]
         return np.column_stack(columns)
 
+    def _run_facts(self, unit: Unit, run_terms: list[str]) -> tuple[float, frozenset[tuple[str, str]]]:
+        """The run's word count, and the term pairs it holds within a word of each other, either order."""
+        facts = self._per_run.get(unit)
+        if facts is None:
+            if len(self._per_run) >= _RUNS_KEPT:
+                self._per_run.clear()
+            near = {(x, y) for gap in (1, 2) for x, y in zip(run_terms, run_terms[gap:])}
+            near |= {(y, x) for x, y in near}
+            facts = (float(len(words(self._corpus.span_text(*unit)))), frozenset(near))
+            self._per_run[unit] = facts
+        return facts
+
     def _term_table(self, query_terms: list[str], every: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[set]]:
         """Per term: its rarity weight, which of the sentences `every` use it, the documents that do."""
         c = self._corpus
@@ -252,10 +272,23 @@ class FeatureExtractor:
         has = np.zeros((len(every), len(query_terms)), dtype=bool)
         docs: list[set] = []
         for j, t in enumerate(query_terms):
-            found = c.sentences_with(t)
-            has[:, j] = np.isin(every, found, assume_unique=False)
-            docs.append(set(np.unique(c.sentence_doc[found]).tolist()) if found.size else set())
+            found, in_docs = self._term_sentences(t)
+            if found.size:
+                at = np.minimum(np.searchsorted(found, every), found.size - 1)
+                has[:, j] = found[at] == every
+            docs.append(in_docs)
         return weights, has, docs
+
+    def _term_sentences(self, term: str) -> tuple[np.ndarray, set]:
+        """The sentences using the term (sorted), and the documents they are in; kept per term."""
+        kept = self._per_term.get(term)
+        if kept is None:
+            if len(self._per_term) >= _TERMS_KEPT:
+                self._per_term.clear()
+            found = self._corpus.sentences_with(term)
+            kept = (found, set(np.unique(self._corpus.sentence_doc[found]).tolist()) if found.size else set())
+            self._per_term[term] = kept
+        return kept
 
 
 def coverage(question_terms: list[str], text_terms: set[str] | frozenset[str], corpus: Corpus) -> float:
@@ -269,17 +302,16 @@ def coverage(question_terms: list[str], text_terms: set[str] | frozenset[str], c
     return hit / sum(weights)
 
 
-def _bigram_share(question: list[str], runs: list[list[str]], corpus: Corpus) -> np.ndarray:
+def _bigram_share(question: list[str], runs: list[frozenset[tuple[str, str]]], corpus: Corpus) -> np.ndarray:
     """Rarity-weighted share of the question's adjacent term pairs that the run has within a
-    word of each other, in either order: phrases ("peak time", "incubation period") matched."""
+    word of each other, in either order (each run's pairs from `FeatureExtractor._run_facts`): phrases
+    ("peak time", "incubation period") matched."""
     pairs = list(dict.fromkeys(zip(question, question[1:])))
     if not pairs:
         return np.zeros(len(runs))
     weights = np.array([corpus.idf(a) + corpus.idf(b) for a, b in pairs])
     out = np.zeros(len(runs))
-    for r, run in enumerate(runs):
-        near = {(x, y) for gap in (1, 2) for x, y in zip(run, run[gap:])}
-        near |= {(y, x) for x, y in near}
+    for r, near in enumerate(runs):
         out[r] = sum(w for p, w in zip(pairs, weights) if p in near) / weights.sum()
     return out
 
@@ -297,9 +329,23 @@ def _global_ranks(units: list[Unit], similarity: dict[int, float], sentences: li
 def _any_rows(has: np.ndarray, groups: list[list[int]]) -> np.ndarray:
     """For each group of sentence columns: which terms any of them uses (n_groups x n_terms)."""
     member = np.zeros((len(groups), has.shape[0]))
-    for g, cols in enumerate(groups):
-        member[g, cols] = 1.0
+    member[np.repeat(np.arange(len(groups)), [len(cols) for cols in groups]), _flat(groups)] = 1.0
     return (member @ has) > 0
+
+
+def _group_max(values: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """For each group of columns: the largest of `values` there (0 for an empty group)."""
+    sizes = np.array([len(cols) for cols in groups], dtype=np.int64)
+    out = np.zeros(len(groups), dtype=values.dtype)
+    filled = sizes > 0
+    if filled.any():
+        starts = np.concatenate([[0], np.cumsum(sizes[filled])[:-1]])
+        out[filled] = np.maximum.reduceat(values[_flat(groups)], starts)
+    return out
+
+
+def _flat(groups: list[list[int]]) -> np.ndarray:
+    return np.fromiter((col for cols in groups for col in cols), dtype=np.int64)
 
 
 def _share(present: np.ndarray, weights: np.ndarray) -> np.ndarray:
