@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
 from qa.index.store import DocumentRecord, Store
-from qa.query.lexical import Bm25, inverted
+from qa.query.lexical import Bm25, grown, inverted
 from qa.query.record_cache import RecordCache, split_by_source
 from qa.query.spans import Span
 from qa.query.vectors import SentenceVectors
@@ -27,6 +27,17 @@ from qa.text import terms
 log = logging.getLogger(__name__)
 
 _PREFIX_MIN = 4  # a term matches a longer word it starts (and vice versa) from this length on
+
+
+@dataclass(frozen=True)
+class _Lineage:
+    """Where each row of a new snapshot came from in `previous`: `chunk_from[i]` is the old index of chunk
+    i (-1: new), likewise `sentence_from`; kept rows keep their order. With it the new snapshot renumbers the
+    old lexical indexes and tokenises only the new rows (`lexical.grown`)."""
+
+    previous: "Corpus"
+    chunk_from: np.ndarray
+    sentence_from: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -54,9 +65,15 @@ class Corpus:
         sentence_vectors: "np.ndarray | SentenceVectors",
         sentence_terms: list[tuple[str, ...]] | None = None,
         chunk_terms: list[list[str]] | None = None,
+        lineage: _Lineage | None = None,
     ):
         self.documents = documents
-        self.chunks = [TitledChunk(c, documents[c.source].title, documents[c.source].date) for c in chunks]
+        self.chunks: list[TitledChunk] = [
+            lineage.previous.chunks[old]
+            if lineage is not None and old >= 0
+            else TitledChunk(c, documents[c.source].title, documents[c.source].date)
+            for c, old in zip(chunks, lineage.chunk_from.tolist() if lineage is not None else [-1] * len(chunks))
+        ]
         self.sentences = sentences
         self.sentence_vectors = (
             sentence_vectors
@@ -75,16 +92,28 @@ class Corpus:
         self.sentence_position = _relative_positions(sentences)
         self._by_source = _group_by_source(sentences)
         self.chunk_sentences = [np.array(self.sentences_in(c.chunk), dtype=np.int64) for c in self.chunks]
-        self.chunks_of_sentence: list[list[int]] = [[] for _ in sentences]
-        for ci, inside in enumerate(self.chunk_sentences):
-            for si in inside:
-                self.chunks_of_sentence[si].append(ci)
+        self.chunks_of_sentence = _chunks_of_sentence(self.chunk_sentences, len(sentences))
         self.units = _units(sentences)
-        self._bm25 = Bm25(self._chunk_terms)
-        self._postings = inverted(self.sentence_term_list)
+        if lineage is None:
+            self._bm25 = Bm25(self._chunk_terms)
+            self._postings = inverted(self.sentence_term_list)
+        else:
+            old, c_from, s_from = lineage.previous, lineage.chunk_from, lineage.sentence_from
+            c_new, s_new = np.flatnonzero(c_from < 0), np.flatnonzero(s_from < 0)
+            self._bm25 = old._bm25.grown(
+                _moved(c_from, len(old.chunks)), [self._chunk_terms[i] for i in c_new], c_new, len(chunks)
+            )
+            self._postings = grown(
+                old._postings,
+                _moved(s_from, len(old.sentences)),
+                [self.sentence_term_list[i] for i in s_new],
+                s_new,
+                len(sentences),
+            )
         n = len(sentences)
-        df = self._postings.frequencies().astype(np.float64)
-        self._idf = dict(zip(self._postings.vocabulary, np.log(1 + (n - df + 0.5) / (df + 0.5)).tolist()))
+        df = self._postings.frequencies()
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).tolist()
+        self._idf = {t: idf[k] for t, k in self._postings.vocabulary.items() if df[k] > 0}  # not terms gone
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         self._vocabulary = sorted(self._idf)
 
@@ -119,9 +148,13 @@ class Corpus:
             sentences += got.sentences
             sentence_terms += got.sentence_terms
             vectors.append(got.vectors)
+        c_from = [-1] * len(chunks)
+        s_from = [-1] * len(sentences)
         if previous is not None and kept:
             c_keep = [i for i, c in enumerate(previous.chunks) if c.chunk.source in kept]
             s_keep = [i for i, s in enumerate(previous.sentences) if s.source in kept]
+            c_from += c_keep
+            s_from += s_keep
             chunks += [previous.chunks[i].chunk for i in c_keep]
             chunk_terms += [previous._chunk_terms[i] for i in c_keep]
             sentences += [previous.sentences[i] for i in s_keep]
@@ -147,6 +180,9 @@ class Corpus:
             stacked,
             [sentence_terms[k] for k in s_order],
             [chunk_terms[k] for k in c_order],
+            _Lineage(previous, np.array(c_from)[c_order], np.array(s_from)[s_order])
+            if previous is not None and kept
+            else None,
         )
 
     def without(self, sources: set[str]) -> "Corpus":
@@ -268,6 +304,25 @@ _REFERRING = re.compile(
     re.IGNORECASE,
 )
 _MAX_UNIT = 3
+
+
+def _chunks_of_sentence(chunk_sentences: list[np.ndarray], n: int) -> list[list[int]]:
+    """For each sentence, the chunks that hold it, ascending (the inverse of `chunk_sentences`)."""
+    sizes = [len(inside) for inside in chunk_sentences]
+    inside = np.concatenate(chunk_sentences) if chunk_sentences else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(chunk_sentences), dtype=np.int64), sizes)
+    order = np.argsort(inside, kind="stable")
+    ends = np.cumsum(np.bincount(inside, minlength=n))
+    flat = owner[order].tolist()
+    return [flat[a:b] for a, b in zip([0, *ends[:-1].tolist()], ends.tolist())]
+
+
+def _moved(came_from: np.ndarray, old_size: int) -> np.ndarray:
+    """For each old row, its new row (-1: gone), from each new row's old row (-1: new)."""
+    moved = np.full(old_size, -1, dtype=np.int64)
+    kept = np.flatnonzero(came_from >= 0)
+    moved[came_from[kept]] = kept
+    return moved
 
 
 def _same_line(a: Sentence, b: Sentence) -> bool:

@@ -39,14 +39,47 @@ def inverted(tokenised: Sequence[Sequence[str]]) -> Inverted:
     """The inverted index of token lists, built with numpy sorts rather than a Python loop per token pair
     (at 1,000 documents the loop took 2.4 s of every snapshot load). Terms are numbered by first use."""
     vocabulary: dict[str, int] = {}
+    pairs, counts = _pairs(tokenised, np.arange(len(tokenised), dtype=np.int64), vocabulary, max(1, len(tokenised)))
+    return _indexed(vocabulary, pairs, counts, max(1, len(tokenised)))
+
+
+def grown(
+    index: Inverted, moved: np.ndarray, fresh: Sequence[Sequence[str]], fresh_rows: np.ndarray, size: int
+) -> Inverted:
+    """`index` after its table changed to `size` rows: old row r is now row `moved[r]` (-1: gone; the kept
+    rows keep their order), and the new rows `fresh_rows` hold the token lists `fresh`. The same rows and counts for
+    every term as `inverted()` of the new table, at the cost of tokenising only the new rows: after one more
+    document, the rest of the index is renumbered with array operations instead of being rebuilt. New terms
+    are numbered after the old ones, and a term no row uses any more keeps its number with no rows."""
+    vocabulary = dict(index.vocabulary)
+    width = max(1, size)
+    new_pairs, new_counts = _pairs(fresh, np.asarray(fresh_rows, dtype=np.int64), vocabulary, width)
+    old_terms = np.repeat(np.arange(len(index.vocabulary), dtype=np.int64), index.frequencies())
+    rows = moved[index.rows]
+    alive = rows >= 0
+    old_pairs = old_terms[alive] * width + rows[alive]
+    at = np.searchsorted(old_pairs, new_pairs)  # both ascending and disjoint: merged in one pass
+    pairs = np.insert(old_pairs, at, new_pairs)
+    counts = np.insert(index.counts[alive], at, new_counts)
+    return _indexed(vocabulary, pairs, counts, width)
+
+
+def _pairs(
+    tokenised: Sequence[Sequence[str]], rows: np.ndarray, vocabulary: dict[str, int], width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct (term, row) as one sortable number, term * width + row, ascending, and its count;
+    terms not yet in `vocabulary` are added to it."""
     lengths = np.fromiter((len(tokens) for tokens in tokenised), dtype=np.int64, count=len(tokenised))
-    total = int(lengths.sum())
     ids = np.fromiter(
-        (vocabulary.setdefault(t, len(vocabulary)) for tokens in tokenised for t in tokens), dtype=np.int64, count=total
+        (vocabulary.setdefault(t, len(vocabulary)) for tokens in tokenised for t in tokens),
+        dtype=np.int64,
+        count=int(lengths.sum()),
     )
-    owner = np.repeat(np.arange(len(tokenised), dtype=np.int64), lengths)
-    width = max(1, len(tokenised))  # a (term, row) pair as one sortable number: term * width + row
-    pairs, counts = np.unique(ids * width + owner, return_counts=True)
+    pairs, counts = np.unique(ids * width + np.repeat(rows, lengths), return_counts=True)
+    return pairs, counts.astype(np.int32)
+
+
+def _indexed(vocabulary: dict[str, int], pairs: np.ndarray, counts: np.ndarray, width: int) -> Inverted:
     terms = pairs // width
     starts = np.concatenate(([0], np.cumsum(np.bincount(terms, minlength=len(vocabulary))))).astype(np.int64)
     return Inverted(vocabulary, starts, pairs % width, counts)
@@ -56,10 +89,23 @@ class Bm25:
     """BM25 scores of every chunk for a list of query terms."""
 
     def __init__(self, tokenised: Sequence[Sequence[str]]):
-        self.size = len(tokenised)
-        # An empty chunk counts as one token long, as bm25s counted it, so average lengths agree.
-        lengths = np.array([max(1, len(tokens)) for tokens in tokenised], dtype=np.float64)
-        index = inverted(tokenised)
+        self._build(inverted(tokenised), _lengths(tokenised))
+
+    def grown(self, moved: np.ndarray, fresh: Sequence[Sequence[str]], fresh_rows: np.ndarray, size: int) -> "Bm25":
+        """The scorer of the chunk table after it changed (see `grown`): the kept chunks' postings are
+        renumbered, only the new chunks are indexed, and every weight is recomputed (idf and the average
+        length change with any chunk)."""
+        out = Bm25.__new__(Bm25)
+        index = grown(self._index, moved, fresh, fresh_rows, size)
+        lengths = np.empty(size, dtype=np.float64)
+        alive = moved >= 0
+        lengths[moved[alive]] = self._lengths[alive]
+        lengths[np.asarray(fresh_rows, dtype=np.int64)] = _lengths(fresh)
+        out._build(index, lengths)
+        return out
+
+    def _build(self, index: Inverted, lengths: np.ndarray) -> None:
+        self.size = len(lengths)
         self.vocabulary = index.vocabulary
         frequency = index.frequencies()
         terms = np.repeat(np.arange(len(index.vocabulary)), frequency)
@@ -68,6 +114,8 @@ class Bm25:
         average = lengths.mean() if self.size else 1.0
         tf = index.counts.astype(np.float64)
         weights = idf[terms] * tf / (K1 * ((1 - B) + B * lengths[index.rows] / average) + tf)
+        self._index = index
+        self._lengths = lengths
         self._chunks = index.rows
         self._weights = weights.astype(np.float32)
         self._starts = index.starts
@@ -81,3 +129,8 @@ class Bm25:
                 start, end = self._starts[row], self._starts[row + 1]
                 scores[self._chunks[start:end]] += self._weights[start:end]
         return scores
+
+
+def _lengths(tokenised: Sequence[Sequence[str]]) -> np.ndarray:
+    """Token counts; an empty chunk counts as one token long, as bm25s counted it, so average lengths agree."""
+    return np.array([max(1, len(tokens)) for tokens in tokenised], dtype=np.float64)

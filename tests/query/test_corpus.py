@@ -36,6 +36,16 @@ def test_each_chunk_knows_its_sentences_and_each_sentence_its_chunks():
     assert CORPUS.sentences_in(CORPUS.chunks[1].span(0.0)) == [2, 3], "a span finds its sentences as a chunk does"
 
 
+def test_overlapping_chunks_and_their_shared_sentences_point_at_each_other(service):
+    corpus = service.corpus()  # the article: chunks overlap by 16 tokens, so sentences sit in two chunks
+    inverse: list[list[int]] = [[] for _ in corpus.sentences]
+    for chunk, inside in enumerate(corpus.chunk_sentences):
+        for sentence in inside:
+            inverse[sentence].append(chunk)
+    assert corpus.chunks_of_sentence == inverse
+    assert any(len(chunks) > 1 for chunks in inverse)
+
+
 def test_a_sentence_opening_with_a_pronoun_continues_the_one_before():
     assert CORPUS.units[0] == CORPUS.units[1] == (0, 1), "'They flower...' is read with the crocuses"
     assert CORPUS.units[2] == (2, 2) and CORPUS.units[3] == (3, 3), "'A fox' starts afresh"

@@ -45,3 +45,12 @@ def test_a_reload_after_changes_equals_a_full_load_and_reads_only_the_changes(tm
     for query in (["telescop"], ["rye", "mill"], ["saffron"], ["cider"]):
         np.testing.assert_array_equal(reloaded.bm25_scores(query), full.bm25_scores(query))
     assert not any(s.source.endswith("cellar.txt") for s in reloaded.sentences)
+
+    # The lexical indexes were renumbered, not rebuilt (lexical.grown): they must answer as the full build's.
+    assert reloaded._idf == full._idf
+    assert not reloaded.knows("cider") and not full.knows("cider"), "a removed document's words are gone"
+    for term in list(full._idf) + ["cider", "barrel", "unknownword"]:
+        np.testing.assert_array_equal(reloaded.sentences_with(term), full.sentences_with(term))
+        np.testing.assert_array_equal(reloaded.bm25_scores([term]), full.bm25_scores([term]))
+    assert reloaded.units == full.units and reloaded.chunks_of_sentence == full.chunks_of_sentence
+    assert [list(a) for a in reloaded.chunk_sentences] == [list(b) for b in full.chunk_sentences]
