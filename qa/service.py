@@ -4,6 +4,7 @@ It builds the parts from Settings (or takes them ready-made, so tests can swap a
 builds the index on first use when it is empty, and turns a question into a Reply.
 """
 
+import hashlib
 import inspect
 import logging
 import threading
@@ -65,6 +66,18 @@ class _Engine:
     retriever: Retriever
     ranker: EvidenceRanker
     generation: str  # the store's generation the corpus was loaded at
+
+
+def record_cache_dir(settings: Settings) -> Path:
+    """Where this machine keeps its copy of the committed documents' records (qa/query/record_cache.py): in the
+    index folder, and with a Chroma server in a folder of that server's own (two servers may hold collections
+    of the same name). A copy is used only while it matches the committed record, so a server that another
+    machine writes to stays the truth."""
+    folder = settings.index_dir / CACHE_FOLDER
+    if settings.chroma_url:
+        url = settings.chroma_url.rstrip("/")
+        folder = folder / f"server-{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+    return folder
 
 
 class QAService:
@@ -161,8 +174,7 @@ class QAService:
         )
         store = ChromaStore(client, settings.collection, embedder.name, embedder.dim, embedder)
         model, condenser = build_model(settings, embedder)
-        cache_dir = None if settings.chroma_url else settings.index_dir / CACHE_FOLDER
-        return cls(settings, store, embedder, model, condenser, cache_dir=cache_dir)
+        return cls(settings, store, embedder, model, condenser, cache_dir=record_cache_dir(settings))
 
     def ingest(
         self,

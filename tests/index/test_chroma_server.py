@@ -11,6 +11,7 @@ from processes import free_port, stop
 import qa
 from qa.apps.cli import main
 from qa.eval.checks import citation_holds, file_text
+from qa.query.record_cache import CACHE_FOLDER, SUFFIX
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")
 
@@ -31,7 +32,10 @@ def test_ingest_ask_and_remove_through_the_server(chroma_url, docs, tmp_path):
     svc = qa.load(chroma_url=chroma_url, collection="served", documents=[docs], index_dir=tmp_path / "unused")
     report = svc.ingest()
     assert len(report.added) == 2 and not report.errors
-    assert not (tmp_path / "unused").exists(), "server mode must not create a local index"
+    local = tmp_path / "unused"
+    assert not local.exists() or [p.name for p in local.iterdir()] == [CACHE_FOLDER], (
+        "server mode keeps no local index, only its copy of the records"
+    )
     reply = svc.ask("Who bought Joyo.com?")
     assert reply.supported and "Amazon" in reply.answer
     cited = reply.citations[0]
@@ -43,6 +47,32 @@ def test_ingest_ask_and_remove_through_the_server(chroma_url, docs, tmp_path):
     assert svc.remove(docs / "notes.md")
     assert [d.source for d in svc.documents()] == [str(docs / "article.txt")]
     assert not svc.ask("Which floor is the meeting room on?").supported
+
+
+@pytest.mark.slow
+def test_a_new_process_on_this_machine_loads_the_servers_documents_from_its_record_cache(
+    chroma_url, docs, tmp_path, monkeypatch
+):
+    first = qa.load(chroma_url=chroma_url, collection="cached", documents=[docs], index_dir=tmp_path / "here")
+    first.ingest()
+    assert "Amazon" in first.ask("Who bought Joyo.com?").answer
+    copies = list((tmp_path / "here" / CACHE_FOLDER).glob(f"server-*/cached/*{SUFFIX}"))
+    assert len(copies) == 2, "one file per document, in a folder of this server's own"
+
+    again = qa.load(chroma_url=chroma_url, collection="cached", documents=[docs], index_dir=tmp_path / "here")
+    read: list[set[str]] = []
+    records = again.store.records
+    monkeypatch.setattr(again.store, "records", lambda k, h, vectors=False: read.append(h) or records(k, h, vectors))
+    reply = again.ask("Who bought Joyo.com?")
+    assert read == [] and "Amazon" in reply.answer and citation_holds(reply.citations[0], file_text)
+
+    elsewhere = qa.load(chroma_url=chroma_url, collection="cached", documents=[docs], index_dir=tmp_path / "there")
+    records_elsewhere = elsewhere.store.records
+    monkeypatch.setattr(
+        elsewhere.store, "records", lambda k, h, vectors=False: read.append(h) or records_elsewhere(k, h, vectors)
+    )
+    assert "Amazon" in elsewhere.ask("Who bought Joyo.com?").answer
+    assert read, "a machine without the copy reads the server"
 
 
 @pytest.mark.slow
