@@ -34,7 +34,7 @@ class Settings(BaseSettings):
 
     config: Path | None = Field(None, description="TOML config file (default: ./qa.toml if present)")
     documents: list[Path] = Field([Path("seeds")], description="Files or folders to ingest")
-    index_dir: Path = Field(Path("index"), description="Where the persistent Chroma store lives")
+    index_dir: Path = Field(Path("index"), description="Where the persistent Chroma store and the record cache live")
     chroma_url: str | None = Field(None, description="A Chroma server (http://host:port) instead of index_dir")
     collection: str = Field("docqa", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}[a-zA-Z0-9]$")
     auto_ingest: bool = Field(True, description="Build the index on first use when it is empty")
