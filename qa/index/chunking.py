@@ -1,8 +1,8 @@
 """Documents -> chunks and sentences, each with exact character offsets into the document text.
 
-Chunks come from LlamaIndex's SentenceSplitter counting cl100k_base tokens (tiktoken, read from
-the cache that llama-index-core ships). Sentences are the unit of evidence: they are embedded
-one by one, and answers quote them.
+Chunks come from LlamaIndex's SentenceSplitter algorithm (ported in `splitter.py`, so that ingest does not
+import llama_index) counting cl100k_base tokens (tiktoken, read from the cache that llama-index-core ships).
+Sentences are the unit of evidence: they are embedded one by one, and answers quote them.
 """
 
 import logging
@@ -16,7 +16,8 @@ from qa.text import sentence_spans
 
 if TYPE_CHECKING:
     import tiktoken
-    from llama_index.core.node_parser import SentenceSplitter
+
+    from qa.index.splitter import SentenceSplitter
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +74,17 @@ class Chunker:
         self._overlap = chunk_overlap
 
     def load(self) -> None:
-        """Import LlamaIndex and NLTK now, in this thread: ingest splits in worker threads, and two threads
-        importing a module for the first time at once can each see it half-initialised."""
+        """Import NLTK and load the tokenizers now, in this thread: ingest splits in worker threads, and two
+        threads importing a module for the first time at once can each see it half-initialised."""
         self.sentences(Document("warm-up", "One sentence. Another one.", "", "", ""))
-        assert self._splitter is not None
+        self._splitter.split_text("One sentence. Another one.")
 
     @cached_property
     def _splitter(self) -> "SentenceSplitter":
-        """Made on first use: LlamaIndex and the tokenizer load only in processes that ingest."""
-        from llama_index.core.node_parser import SentenceSplitter
+        """Made on first use: NLTK and the tokenizer load only in processes that ingest."""
+        from qa.index.splitter import SentenceSplitter
 
-        return SentenceSplitter(chunk_size=self._size, chunk_overlap=self._overlap, tokenizer=cl100k().encode)
+        return SentenceSplitter(self._size, self._overlap, cl100k().encode)
 
     def chunks(self, doc: Document) -> list[Chunk]:
         """SentenceSplitter's chunks located in the text; each is an exact substring."""
