@@ -1,6 +1,7 @@
 """Shared fixtures: a real service (real Chroma, real embedder) over a copy-free temporary index."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -43,6 +44,26 @@ def make_service(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory) -> Path:
+    """An index of the bundled article, built once by `qa ingest` in its own process (so its files are closed
+    and whole), for servers whose test is not about building the index on start: copy it with `copy_index`."""
+    folder = tmp_path_factory.mktemp("bundled-index") / "index"
+    done = subprocess.run(
+        [sys.executable, "-m", "qa.apps.cli", "--index-dir", str(folder), "ingest", "seeds"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def copy_index(index: Path, folder: Path) -> None:
+    """Give a server folder (as `_chat_process` takes it) a copy of a built index."""
+    shutil.copytree(index, folder / "index")
+
+
+@pytest.fixture(scope="session")
 def chat_server(tmp_path_factory):
     """The real web chat (`python app.py`) in its own process on a free loopback port; yields its URL.
 
@@ -63,7 +84,7 @@ def llm_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def llm_chat_server(tmp_path_factory, llm_url):
+def llm_chat_server(tmp_path_factory, llm_url, bundled_index):
     """The web chat configured for the real LLM server through QA_MODEL and QA_LLM_* variables."""
     env = {
         "QA_MODEL": "openai-compatible",
@@ -71,13 +92,16 @@ def llm_chat_server(tmp_path_factory, llm_url):
         "QA_LLM_MODEL": "smollm2",
         "QA_LLM_MAX_TOKENS": "48",
     }
-    yield from _chat_process(tmp_path_factory.mktemp("llm-chat-server"), env)
+    folder = tmp_path_factory.mktemp("llm-chat-server")
+    copy_index(bundled_index, folder)
+    yield from _chat_process(folder, env)
 
 
 @pytest.fixture(scope="session")
-def login_chat_server(tmp_path_factory):
+def login_chat_server(tmp_path_factory, bundled_index):
     """The web chat with a login, from QA_AUTH and a QA_AUTH_FILE of two more users."""
     folder = tmp_path_factory.mktemp("login-chat-server")
+    copy_index(bundled_index, folder)
     (folder / "users.txt").write_text("# testers\nann:first-pass\nbob:second:pass\n")
     (folder / "keys.txt").write_text("# API clients\nkey-from-file\n")
     env = {

@@ -2,7 +2,7 @@
 made here, ask what only they say, untick and remove sources, switch notebooks, restart the server."""
 
 import pytest
-from conftest import _chat_process
+from conftest import _chat_process, copy_index
 from docx import Document
 from fpdf import FPDF
 from playwright.sync_api import expect, sync_playwright
@@ -50,8 +50,11 @@ def browser():
 
 
 @pytest.mark.slow
-def test_notebook_with_uploaded_documents_survives_a_restart(browser, tmp_path_factory, tmp_path, request):
+def test_notebook_with_uploaded_documents_survives_a_restart(
+    browser, tmp_path_factory, tmp_path, request, bundled_index
+):
     folder = tmp_path_factory.mktemp("notebook-server")
+    copy_index(bundled_index, folder)
     server = _chat_process(folder, {})
     url = next(server)
     page = browser.new_page(viewport={"width": 1440, "height": 900})
