@@ -45,16 +45,12 @@ def make_service(tmp_path):
 
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory) -> Path:
-    """An index of the bundled article, built once by `qa ingest` in its own process (so its files are closed
-    and whole), for servers whose test is not about building the index on start: copy it with `copy_index`."""
+    """An index of the bundled article, built once, for servers whose test is not about building the index on
+    start: copy it with `copy_index`. Built in this process (the engine is warm); nothing writes to it after
+    the ingest returns, so its files are whole when they are copied."""
     folder = tmp_path_factory.mktemp("bundled-index") / "index"
-    done = subprocess.run(
-        [sys.executable, "-m", "qa.apps.cli", "--index-dir", str(folder), "ingest", "seeds"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
+    report = qa.load(index_dir=folder, documents=[Path("seeds")]).ingest()
+    assert report.added == [str(SEED)] and not report.errors
     return folder
 
 
