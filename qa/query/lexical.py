@@ -106,7 +106,6 @@ class Bm25:
 
     def _build(self, index: Inverted, lengths: np.ndarray) -> None:
         self.size = len(lengths)
-        self.vocabulary = index.vocabulary
         frequency = index.frequencies()
         terms = np.repeat(np.arange(len(index.vocabulary)), frequency)
         df = frequency.astype(np.float64)
@@ -116,18 +115,16 @@ class Bm25:
         weights = idf[terms] * tf / (K1 * ((1 - B) + B * lengths[index.rows] / average) + tf)
         self._index = index
         self._lengths = lengths
-        self._chunks = index.rows
-        self._weights = weights.astype(np.float32)
-        self._starts = index.starts
+        self._weights = weights.astype(np.float32)  # at the places of `index.rows`
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """Each chunk's score: the sum of its weights for the query terms (a repeated term counts again)."""
         scores = np.zeros(self.size, dtype=np.float32)
         for term in query_terms:
-            row = self.vocabulary.get(term)
+            row = self._index.vocabulary.get(term)
             if row is not None:
-                start, end = self._starts[row], self._starts[row + 1]
-                scores[self._chunks[start:end]] += self._weights[start:end]
+                start, end = self._index.starts[row], self._index.starts[row + 1]
+                scores[self._index.rows[start:end]] += self._weights[start:end]
         return scores
 
 
