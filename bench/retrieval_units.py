@@ -20,7 +20,7 @@ from qa.eval import squad
 from qa.index.chunking import cl100k
 from qa.query.corpus import Corpus
 from qa.query.learned import MODELS
-from qa.query.lexical import Bm25
+from qa.query.lexical import WordBm25
 from qa.text import terms
 
 COVID = Path("../shared/datasets/covid-qa/covid-qa-dev.json")
@@ -65,7 +65,7 @@ def evaluate(corpus: Corpus, questions: list, vectors: np.ndarray, units: list[U
     else:
         tokenised = [[t for k in m for t in corpus.sentence_term_list[k]] for m in members]
         spans = [(sentences[a].start, sentences[b].end) for _, a, b in units]
-    bm25 = Bm25(tokenised)
+    bm25 = WordBm25(tokenised)
     owner = np.concatenate([np.full(len(m), u) for u, m in enumerate(members)])
     flat = np.concatenate(members)
     matrix = np.asarray(corpus.sentence_vectors)

@@ -1,26 +1,28 @@
-"""An in-memory snapshot of the committed index: chunk and sentence texts, BM25, term statistics.
+"""The snapshot of the committed index the question side reads: chunk and sentence texts, BM25, term statistics.
 
-Chroma holds the vectors and answers the dense search; lexical search and evidence features need
-every text at hand, so the service loads this snapshot once and reloads it after ingest. Besides
-the texts it keeps what the evidence features look up per question: which sentences use a term
-(postings), which document and chunks each sentence belongs to, and the sentence runs.
+Chroma holds the vectors and answers the dense search; lexical search and evidence features need the
+texts and term statistics, so the service loads this snapshot and reloads it after ingest. Besides the
+texts it keeps what the evidence features look up per question: which sentences use a term (postings),
+which document and chunks each sentence belongs to, and the sentence runs. Everything is in columns
+(`columns.py`) that a new process maps from the file the last load wrote (`snapshot_file.py`): rows
+become objects only when a question reads them.
 """
 
-import bisect
 import logging
 import math
-import re
-from collections import Counter
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from functools import lru_cache
 
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
 from qa.index.store import DocumentRecord, Store
-from qa.query.lexical import Bm25, grown, inverted
+from qa.query.columns import CorpusColumns, built, combined
+from qa.query.lexical import Bm25, Vocabulary
+from qa.query.packed import IdIndex
 from qa.query.record_cache import RecordCache, split_by_source
 from qa.query.spans import Span
+from qa.query.tables import ChunkTable, SentenceTable, TermRows, TitledChunk, UnitRows
 from qa.query.vectors import SentenceVectors
 from qa.text import terms
 
@@ -28,211 +30,143 @@ log = logging.getLogger(__name__)
 
 _PREFIX_MIN = 4  # a term matches a longer word it starts (and vice versa) from this length on
 
-
-@dataclass(frozen=True)
-class _Lineage:
-    """Where each row of a new snapshot came from in `previous`: `chunk_from[i]` is the old index of chunk
-    i (-1: new), likewise `sentence_from`; kept rows keep their order. With it the new snapshot renumbers the
-    old lexical indexes and tokenises only the new rows (`lexical.grown`)."""
-
-    previous: "Corpus"
-    chunk_from: np.ndarray
-    sentence_from: np.ndarray
-
-
-@dataclass(frozen=True)
-class TitledChunk:
-    """A chunk with its document's headline and date, as shown to models and users."""
-
-    chunk: Chunk
-    title: str
-    date: str
-
-    def span(self, score: float) -> Span:
-        """The chunk as a span, scored by `score`."""
-        c = self.chunk
-        return Span(c.text, c.source, c.start, c.end, score, self.title)
+__all__ = ["Corpus", "TitledChunk"]
 
 
 class Corpus:
     """Committed documents, their chunks and sentences, and the lexical indexes over them."""
 
-    def __init__(
-        self,
-        documents: dict[str, DocumentRecord],
-        chunks: list[Chunk],
-        sentences: list[Sentence],
-        sentence_vectors: "np.ndarray | SentenceVectors",
-        sentence_terms: list[tuple[str, ...]] | None = None,
-        chunk_terms: list[list[str]] | None = None,
-        lineage: _Lineage | None = None,
-    ):
+    def __init__(self, documents: dict[str, DocumentRecord], columns: CorpusColumns):
         self.documents = documents
-        self.chunks: list[TitledChunk] = [
-            lineage.previous.chunks[old]
-            if lineage is not None and old >= 0
-            else TitledChunk(c, documents[c.source].title, documents[c.source].date)
-            for c, old in zip(chunks, lineage.chunk_from.tolist() if lineage is not None else [-1] * len(chunks))
-        ]
-        self.sentences = sentences
-        self.sentence_vectors = (
-            sentence_vectors
-            if isinstance(sentence_vectors, SentenceVectors)
-            else SentenceVectors.of(np.asarray(sentence_vectors, dtype=np.float32))
+        self.columns = c = columns
+        self.sources = list(c.sources)
+        self._number = {source: n for n, source in enumerate(self.sources)}
+        per_doc = np.diff(c.sentence_first)
+        self.sentence_doc = np.repeat(np.arange(len(self.sources), dtype=np.int32), per_doc)
+        self.chunk_doc = np.repeat(np.arange(len(self.sources), dtype=np.int32), np.diff(c.chunk_first))
+        self.sentences = SentenceTable(c, self.sources, self.sentence_doc)
+        self.chunks = ChunkTable(c, self.sources, self.chunk_doc, documents)
+        self.sentence_vectors: SentenceVectors = c.vectors
+        self.sentence_term_list = TermRows(c.sentence_terms, c.vocabulary)
+        self.chunk_sentences = c.chunk_sentences
+        self.chunks_of_sentence = c.chunks_of_sentence
+        self.units = UnitRows(c.units)
+        self.sentence_position = (c.sentence_spans[:, 0] / np.maximum(1, per_doc[self.sentence_doc] - 1)).astype(
+            np.float32
         )
-        self.sentence_index = {s.id: i for i, s in enumerate(sentences)}
-        self.sentence_term_list = sentence_terms or [tuple(terms(s.text)) for s in sentences]
-        self._contexts: dict[int, str] = {}
-        self._chunk_terms = chunk_terms or [terms(c.text) for c in chunks]
-        sources = sorted(documents)
-        number = {source: n for n, source in enumerate(sources)}
-        self.sources = sources
-        self.sentence_doc = np.array([number[s.source] for s in sentences], dtype=np.int32)
-        self.chunk_doc = np.array([number[c.source] for c in chunks], dtype=np.int32)
-        self.sentence_position = _relative_positions(sentences)
-        self._by_source = _group_by_source(sentences)
-        self.chunk_sentences = [np.array(self.sentences_in(c.chunk), dtype=np.int64) for c in self.chunks]
-        self.chunks_of_sentence = _chunks_of_sentence(self.chunk_sentences, len(sentences))
-        self.units = _units(sentences)
-        if lineage is None:
-            self._bm25 = Bm25(self._chunk_terms)
-            self._postings = inverted(self.sentence_term_list)
-        else:
-            old, c_from, s_from = lineage.previous, lineage.chunk_from, lineage.sentence_from
-            c_new, s_new = np.flatnonzero(c_from < 0), np.flatnonzero(s_from < 0)
-            self._bm25 = old._bm25.grown(
-                _moved(c_from, len(old.chunks)), [self._chunk_terms[i] for i in c_new], c_new, len(chunks)
-            )
-            self._postings = grown(
-                old._postings,
-                _moved(s_from, len(old.sentences)),
-                [self.sentence_term_list[i] for i in s_new],
-                s_new,
-                len(sentences),
-            )
-        n = len(sentences)
-        df = self._postings.frequencies()
-        idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).tolist()
-        self._idf = {t: idf[k] for t, k in self._postings.vocabulary.items() if df[k] > 0}  # not terms gone
+        self._ids = IdIndex(c.sentence_ids, c.sentence_hashes, c.sentence_id_order)
+        self._vocabulary = Vocabulary(c.vocabulary)
+        self._term = lru_cache(maxsize=1 << 16)(self._vocabulary.number)
+        self._bm25 = Bm25(c.chunk_postings, c.chunk_lengths, c.chunk_weights)
+        n = len(self.sentences)
+        self._df = c.sentence_postings.frequencies()
+        self._idf = np.log(1 + (n - self._df + 0.5) / (self._df + 0.5))
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
-        self._vocabulary = sorted(self._idf)
+        self._contexts: dict[int, str] = {}
+
+    @classmethod
+    def of(
+        cls,
+        documents: dict[str, DocumentRecord],
+        chunks: Sequence[Chunk],
+        sentences: Sequence[Sentence],
+        vectors: "np.ndarray | SentenceVectors",
+    ) -> "Corpus":
+        """The corpus of records held in memory (tests, tools)."""
+        return cls(documents, built(chunks, sentences, vectors))
 
     @classmethod
     def load(cls, store: Store, previous: "Corpus | None" = None, cache: RecordCache | None = None) -> "Corpus":
-        """Read the committed part of the store. With `previous` (an older snapshot of the same store), only
-        documents committed since are read and tokenised: a committed version's records never change, so the
-        others are taken from `previous` as they are, and the result equals a full load. With `cache`, a
-        document's records kept there by an earlier load are taken from it instead of the store, and those
-        read from the store are kept there."""
+        """Read the committed part of the store. A committed document version never changes, so the documents
+        of `previous` (an older snapshot of the same store), or else of the snapshot file `cache` keeps, are
+        taken from it as they are, and only documents committed since are read (from the cache's per-document
+        files, or the store) and merged in; the result equals a full load. A changed snapshot is written back
+        to the cache for the next process."""
         documents = store.documents()
-        kept = set()
+        base: tuple[dict[str, DocumentRecord], CorpusColumns] | None = None
         if previous is not None:
-            kept = {s for s, d in documents.items() if s in previous.documents and previous.documents[s] == d}
+            base = (previous.documents, previous.columns)
+        elif cache is not None:
+            base = cache.snapshot()
+        base_docs, base_columns = base if base is not None else ({}, None)
+        base_number = {s: n for n, s in enumerate(base_columns.sources)} if base_columns is not None else {}
+        kept = {s for s, d in documents.items() if base_docs.get(s) == d and s in base_number}
         fresh = {s: d for s, d in documents.items() if s not in kept}
-        cached = {s: got for s, d in fresh.items() if cache is not None and (got := cache.get(d)) is not None}
-        unread = {d.content_hash for s, d in fresh.items() if s not in cached}
-        chunks = [_chunk(i, t, m) for i, t, m in _rows(store.records("chunks", unread))] if unread else []
-        chunk_terms = [terms(c.text) for c in chunks]
-        found = store.records("sentences", unread, vectors=True) if unread else None
-        sentences = [_sentence(i, t, m) for i, t, m in _rows(found)] if found else []
-        sentence_terms = [tuple(terms(s.text)) for s in sentences]
-        vectors: list[np.ndarray | SentenceVectors] = [found["vectors"]] if found else []
-        if cache is not None and found is not None:
-            read = split_by_source(chunks, chunk_terms, sentences, sentence_terms, found["vectors"])
-            for source, records in read.items():
-                if source in fresh and source not in cached:
-                    cache.put(fresh[source], records)
-        for got in cached.values():
-            chunks += got.chunks
-            chunk_terms += got.chunk_terms
-            sentences += got.sentences
-            sentence_terms += got.sentence_terms
-            vectors.append(got.vectors)
-        c_from = [-1] * len(chunks)
-        s_from = [-1] * len(sentences)
-        if previous is not None and kept:
-            c_keep = [i for i, c in enumerate(previous.chunks) if c.chunk.source in kept]
-            s_keep = [i for i, s in enumerate(previous.sentences) if s.source in kept]
-            c_from += c_keep
-            s_from += s_keep
-            chunks += [previous.chunks[i].chunk for i in c_keep]
-            chunk_terms += [previous._chunk_terms[i] for i in c_keep]
-            sentences += [previous.sentences[i] for i in s_keep]
-            sentence_terms += [previous.sentence_term_list[i] for i in s_keep]
-            vectors.append(previous.sentence_vectors.select(s_keep))
+        parts = [base_columns] if base_columns is not None else []
+        if fresh or not parts:
+            parts.append(_read(store, fresh, cache))
+        new_number = {s: n for n, s in enumerate(parts[-1].sources)} if fresh else {}
+        picks = [
+            (0, base_number[s]) if s in kept else (len(parts) - 1, new_number[s])
+            for s in sorted(documents)
+            if s in kept or s in new_number
+        ]
+        columns = combined(parts, picks)
         if cache is not None:
             cache.prune(documents.values())
-        c_order = sorted(range(len(chunks)), key=lambda k: (chunks[k].source, chunks[k].position))
-        s_order = sorted(range(len(sentences)), key=lambda k: (sentences[k].source, sentences[k].position))
-        stacked = SentenceVectors.joined(vectors, s_order)
+            if columns is not base_columns:
+                cache.save_snapshot(documents, columns)
         log.info(
-            "corpus: %d documents (%d read, %d from the cache), %d chunks, %d sentences",
+            "corpus: %d documents (%d kept, %d read), %d chunks, %d sentences",
             len(documents),
-            len(fresh) - len(cached),
-            len(cached),
-            len(chunks),
-            len(sentences),
+            len(kept),
+            len(fresh),
+            len(columns.chunk_texts),
+            len(columns.sentence_texts),
         )
-        return cls(
-            documents,
-            [chunks[k] for k in c_order],
-            [sentences[k] for k in s_order],
-            stacked,
-            [sentence_terms[k] for k in s_order],
-            [chunk_terms[k] for k in c_order],
-            _Lineage(previous, np.array(c_from)[c_order], np.array(s_from)[s_order])
-            if previous is not None and kept
-            else None,
-        )
+        return cls(documents, columns)
 
     def without(self, sources: set[str]) -> "Corpus":
         """The same snapshot with some documents left out (training asks questions without their paper)."""
-        keep_s = [i for i, s in enumerate(self.sentences) if s.source not in sources]
-        keep_c = [i for i, c in enumerate(self.chunks) if c.chunk.source not in sources]
-        return Corpus(
-            {k: v for k, v in self.documents.items() if k not in sources},
-            [self.chunks[i].chunk for i in keep_c],
-            [self.sentences[i] for i in keep_s],
-            self.sentence_vectors.select(keep_s),
-            [self.sentence_term_list[i] for i in keep_s],
-            [self._chunk_terms[i] for i in keep_c],
-        )
+        picks = [(0, n) for n, source in enumerate(self.sources) if source not in sources]
+        return Corpus({k: v for k, v in self.documents.items() if k not in sources}, combined([self.columns], picks))
 
     def __len__(self) -> int:
         return len(self.chunks)
 
     def chunks_of(self, sources: Collection[str]) -> np.ndarray:
         """A mask over chunks: True for those of `sources` (restricting a question to chosen documents)."""
-        numbers = [n for n, source in enumerate(self.sources) if source in sources]
-        return np.isin(self.chunk_doc, numbers)
+        return np.isin(self.chunk_doc, [self._number[s] for s in sources if s in self._number])
 
     def sentence_count(self, sources: Collection[str]) -> int:
-        return int(np.isin(self.sentence_doc, [n for n, source in enumerate(self.sources) if source in sources]).sum())
+        return int(np.isin(self.sentence_doc, [self._number[s] for s in sources if s in self._number]).sum())
+
+    def sentence_text(self, index: int) -> str:
+        """The text of sentence `index` (without making the whole `Sentence`)."""
+        return self.columns.sentence_texts[index]
+
+    def sentence_rows(self, ids: Sequence[str]) -> list[int | None]:
+        """The row of each sentence record id (None: not in this snapshot)."""
+        return self._ids.rows(ids)
 
     def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query terms (zeros when nothing matches)."""
-        return self._bm25.scores(query_terms)
+        return self._bm25.scores([n for t in query_terms if (n := self._term(t)) is not None])
 
     def idf(self, term: str) -> float:
         """Inverse sentence frequency; a term the corpus never uses gets the maximum."""
-        return self._idf.get(term, self.max_idf)
+        n = self._term(term)
+        return float(self._idf[n]) if n is not None and self._df[n] > 0 else self.max_idf
 
     def matches(self, term: str) -> list[str]:
         """The corpus terms that count as this term: itself, and from four letters on, the longer
         words it starts and the shorter words that start it ("vaccin" ~ "vaccination")."""
-        found = [term] if term in self._idf else []
+        own = self._term(term)
+        found = [term] if own is not None and self._df[own] > 0 else []
         if len(term) < _PREFIX_MIN:
             return found
-        at = bisect.bisect_right(self._vocabulary, term)
-        while at < len(self._vocabulary) and self._vocabulary[at].startswith(term):
-            found.append(self._vocabulary[at])
-            at += 1
-        found += [term[:k] for k in range(_PREFIX_MIN, len(term)) if term[:k] in self._idf]
+        words = self._vocabulary.words
+        found += [words[n] for n in self._vocabulary.starting(term) if n != own and self._df[n] > 0]
+        for k in range(_PREFIX_MIN, len(term)):
+            shorter = self._term(term[:k])
+            if shorter is not None and self._df[shorter] > 0:
+                found.append(term[:k])
         return found
 
     def sentences_with(self, term: str) -> np.ndarray:
         """Indexes of the sentences that use the term or a word matching it (sorted)."""
-        parts = [self._postings.row_of(t) for t in self.matches(term)]
+        postings = self.columns.sentence_postings
+        parts = [postings.rows_of(n) for t in self.matches(term) if (n := self._term(t)) is not None]
         if not parts:
             return np.zeros(0, dtype=np.int64)
         return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
@@ -242,18 +176,26 @@ class Corpus:
         return bool(self.matches(term))
 
     def document_terms(self) -> dict[str, set[str]]:
-        """Every term each document uses, by source (one pass over the sentences)."""
+        """Every term each document uses, by source."""
+        c = self.columns
         found: dict[str, set[str]] = {source: set() for source in self.documents}
-        for sentence, ts in zip(self.sentences, self.sentence_term_list):
-            found[sentence.source].update(ts)
+        for n, source in enumerate(self.sources):
+            lo, hi = int(c.sentence_first[n]), int(c.sentence_first[n + 1])
+            if hi > lo:
+                a, b = int(c.sentence_terms.ends[lo - 1]) if lo else 0, int(c.sentence_terms.ends[hi - 1])
+                found[source] = {c.vocabulary[int(t)] for t in np.unique(c.sentence_terms.values[a:b])}
         return found
 
     def sentences_in(self, chunk: Chunk | Span) -> list[int]:
         """Indexes of the sentences that overlap the chunk (or span), in document order."""
-        starts, idxs = self._by_source.get(chunk.source, ([], []))
-        lo = max(0, bisect.bisect_right(starts, chunk.start) - 1)
-        hi = bisect.bisect_left(starts, chunk.end)
-        return [idxs[k] for k in range(lo, hi) if self.sentences[idxs[k]].end > chunk.start]
+        n = self._number.get(chunk.source)
+        if n is None:
+            return []
+        lo, hi = int(self.columns.sentence_first[n]), int(self.columns.sentence_first[n + 1])
+        spans = self.columns.sentence_spans
+        a = max(0, int(np.searchsorted(spans[lo:hi, 1], chunk.start, side="right")) - 1)
+        b = int(np.searchsorted(spans[lo:hi, 1], chunk.end, side="left"))
+        return [lo + k for k in range(a, b) if spans[lo + k, 2] > chunk.start]
 
     def context_text(self, index: int) -> str:
         """The paragraph holding a sentence and the paragraph before it: where "he" is named."""
@@ -264,92 +206,78 @@ class Corpus:
 
     def _context_text(self, index: int) -> str:
         lo = hi = index
-        while lo > 0 and _same_line(self.sentences[lo - 1], self.sentences[lo]):
+        while lo > 0 and self._same_line(lo - 1, lo):
             lo -= 1
-        if lo > 0 and self.sentences[lo - 1].source == self.sentences[lo].source:
+        if lo > 0 and self.sentence_doc[lo - 1] == self.sentence_doc[lo]:
             lo -= 1
-            while lo > 0 and _same_line(self.sentences[lo - 1], self.sentences[lo]):
+            while lo > 0 and self._same_line(lo - 1, lo):
                 lo -= 1
-        while hi + 1 < len(self.sentences) and _same_line(self.sentences[hi], self.sentences[hi + 1]):
+        while hi + 1 < len(self.sentences) and self._same_line(hi, hi + 1):
             hi += 1
-        return " ".join(self.sentences[k].text for k in range(lo, hi + 1))
+        texts = self.columns.sentence_texts
+        return " ".join(texts[k] for k in range(lo, hi + 1))
+
+    def _same_line(self, a: int, b: int) -> bool:
+        spans = self.columns.sentence_spans
+        return bool(
+            self.sentence_doc[a] == self.sentence_doc[b]
+            and spans[a, 3] == spans[b, 3]
+            and spans[a, 0] + 1 == spans[b, 0]
+        )
 
     def span_text(self, first: int, last: int) -> str:
         """The exact document text from sentence `first` through sentence `last` (same document)."""
-        parts = [self.sentences[first].text]
-        parts += [self.sentences[k].lead + self.sentences[k].text for k in range(first + 1, last + 1)]
-        return "".join(parts)
+        texts, leads = self.columns.sentence_texts, self.columns.sentence_leads
+        return "".join([texts[first], *(leads[k] + texts[k] for k in range(first + 1, last + 1))])
 
     def span(self, first: int, last: int, score: float) -> Span:
         """Sentences `first` through `last` (same document) as a span, scored by `score`."""
-        head, tail = self.sentences[first], self.sentences[last]
-        record = self.documents.get(head.source)
+        source = self.sources[int(self.sentence_doc[first])]
+        spans = self.columns.sentence_spans
+        record = self.documents.get(source)
         return Span(
-            self.span_text(first, last), head.source, head.start, tail.end, score, record.title if record else ""
+            self.span_text(first, last),
+            source,
+            int(spans[first, 1]),
+            int(spans[last, 2]),
+            score,
+            record.title if record else "",
         )
 
     def neighbours(self, first: int, last: int) -> list[int]:
         """The sentences just before and after a run, within its document."""
         out = []
-        if first > 0 and self.sentences[first - 1].source == self.sentences[first].source:
+        if first > 0 and self.sentence_doc[first - 1] == self.sentence_doc[first]:
             out.append(first - 1)
-        if last + 1 < len(self.sentences) and self.sentences[last + 1].source == self.sentences[last].source:
+        if last + 1 < len(self.sentences) and self.sentence_doc[last + 1] == self.sentence_doc[last]:
             out.append(last + 1)
         return out
 
 
-_REFERRING = re.compile(
-    r"^[\"'“]?(he|she|it|they|this|that|these|those|his|her|its|their|such|the former|the latter|"
-    r"at that time|then)\b",
-    re.IGNORECASE,
-)
-_MAX_UNIT = 3
-
-
-def _chunks_of_sentence(chunk_sentences: list[np.ndarray], n: int) -> list[list[int]]:
-    """For each sentence, the chunks that hold it, ascending (the inverse of `chunk_sentences`)."""
-    sizes = [len(inside) for inside in chunk_sentences]
-    inside = np.concatenate(chunk_sentences) if chunk_sentences else np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(chunk_sentences), dtype=np.int64), sizes)
-    order = np.argsort(inside, kind="stable")
-    ends = np.cumsum(np.bincount(inside, minlength=n))
-    flat = owner[order].tolist()
-    return [flat[a:b] for a, b in zip([0, *ends[:-1].tolist()], ends.tolist())]
-
-
-def _moved(came_from: np.ndarray, old_size: int) -> np.ndarray:
-    """For each old row, its new row (-1: gone), from each new row's old row (-1: new)."""
-    moved = np.full(old_size, -1, dtype=np.int64)
-    kept = np.flatnonzero(came_from >= 0)
-    moved[came_from[kept]] = kept
-    return moved
-
-
-def _same_line(a: Sentence, b: Sentence) -> bool:
-    return a.source == b.source and a.paragraph == b.paragraph and a.position + 1 == b.position
-
-
-def _units(sentences: list[Sentence]) -> list[tuple[int, int]]:
-    """For each sentence, the run of sentences it belongs to: a sentence opening with a pronoun
-    ("He hopes...") continues the one before it, so the two are quoted and judged together."""
-    units: list[tuple[int, int]] = []
-    first = 0
-    for i, s in enumerate(sentences):
-        continues = i > 0 and _same_line(sentences[i - 1], s) and bool(_REFERRING.match(s.text.strip()))
-        if not continues or i - first >= _MAX_UNIT:
-            first = i
-        units.append((first, i))
-    last = list(range(len(sentences)))
-    for i in range(len(sentences) - 1, -1, -1):
-        if i + 1 < len(sentences) and units[i + 1][0] == units[i][0]:
-            last[i] = last[i + 1]
-    return [(units[i][0], last[i]) for i in range(len(sentences))]
-
-
-def _relative_positions(sentences: list[Sentence]) -> np.ndarray:
-    """Each sentence's place in its document, 0.0 (first) to 1.0 (last)."""
-    count = Counter(s.source for s in sentences)
-    return np.array([s.position / max(1, count[s.source] - 1) for s in sentences], dtype=np.float32)
+def _read(store: Store, fresh: dict[str, DocumentRecord], cache: RecordCache | None) -> CorpusColumns:
+    """The columns of the `fresh` documents: from the cache's per-document files where it has them, else
+    read from the store (and kept in the cache)."""
+    cached = {s: got for s, d in fresh.items() if cache is not None and (got := cache.get(d)) is not None}
+    unread = {d.content_hash for s, d in fresh.items() if s not in cached}
+    chunks = [_chunk(i, t, m) for i, t, m in _rows(store.records("chunks", unread))] if unread else []
+    chunk_terms = [terms(c.text) for c in chunks]
+    found = store.records("sentences", unread, vectors=True) if unread else None
+    sentences = [_sentence(i, t, m) for i, t, m in _rows(found)] if found else []
+    sentence_terms = [tuple(terms(s.text)) for s in sentences]
+    vectors: list[np.ndarray | SentenceVectors] = [found["vectors"]] if found else []
+    if cache is not None and found is not None:
+        for source, records in split_by_source(
+            chunks, chunk_terms, sentences, sentence_terms, found["vectors"]
+        ).items():
+            if source in fresh and source not in cached:
+                cache.put(fresh[source], records)
+    for got in cached.values():
+        chunks += got.chunks
+        chunk_terms += got.chunk_terms
+        sentences += got.sentences
+        sentence_terms += got.sentence_terms
+        vectors.append(got.vectors)
+    return built(chunks, sentences, SentenceVectors.joined(vectors, range(len(sentences))), sentence_terms, chunk_terms)
 
 
 def _rows(records: dict) -> zip:
@@ -371,12 +299,3 @@ def _sentence(id_: str, text: str, meta: dict) -> Sentence:
         int(meta.get("paragraph", 0)),
         str(meta.get("lead", "")),
     )
-
-
-def _group_by_source(sentences: list[Sentence]) -> dict[str, tuple[list[int], list[int]]]:
-    groups: dict[str, tuple[list[int], list[int]]] = {}
-    for i, s in enumerate(sentences):
-        starts, idxs = groups.setdefault(s.source, ([], []))
-        starts.append(s.start)
-        idxs.append(i)
-    return groups

@@ -122,7 +122,7 @@ def candidates(corpus: Corpus, pool: list[tuple[int, float]]) -> Candidates:
     for rank, (chunk, _) in enumerate(pool):
         for i in corpus.chunk_sentences[chunk]:
             unit = corpus.units[int(i)]
-            if unit not in seen and is_statement(corpus.sentences[unit[1]].text):
+            if unit not in seen and is_statement(corpus.sentence_text(unit[1])):
                 seen[unit] = rank
     units = list(seen)
     ranks = np.array([seen[u] for u in units], dtype=np.float64)
@@ -198,11 +198,11 @@ class FeatureExtractor:
         bigrams = _bigram_share(focus_terms, [pairs for _, pairs in per_run], c)
         asked = set(focus_terms)
         novelty = np.array([1.0 - len(set(t) & asked) / len(set(t)) if t else 0.0 for t in run_terms])
-        global_rank = _global_ranks(units, global_similarity, c.sentences)
+        global_rank = _global_ranks(units, global_similarity)
         q_unknown = float(focus_w[~known].sum() / focus_w.sum()) if focus_terms else 0.0
 
         texts = [c.span_text(*u) for u in units]
-        context = [" ".join([t] + [c.sentences[k].text for k in near[u]]) for t, u in zip(texts, units)]
+        context = [" ".join([t] + [c.sentence_text(k) for k in near[u]]) for t, u in zip(texts, units)]
         kinds = sorted(need.kinds)
         kind_fit = np.array([_fit(t, kinds, need) for t in texts])
         kind_fit_context = np.array([_fit(t, kinds, need) for t in context])
@@ -316,7 +316,7 @@ def _bigram_share(question: list[str], runs: list[frozenset[tuple[str, str]]], c
     return out
 
 
-def _global_ranks(units: list[Unit], similarity: dict[int, float], sentences: list) -> np.ndarray:
+def _global_ranks(units: list[Unit], similarity: dict[int, float]) -> np.ndarray:
     """Rank of each run's best sentence among the corpus-wide dense search's results (past its end:
     one more than the number of results)."""
     order = {s: r for r, s in enumerate(sorted(similarity, key=lambda s: -similarity[s]))}

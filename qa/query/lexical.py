@@ -1,133 +1,177 @@
-"""BM25 over the corpus chunks, in a few numpy arrays.
+"""Terms and the lexical indexes over them: a sorted vocabulary, inverted indexes and BM25, in numpy arrays.
 
 Okapi BM25 with Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)), k1 1.5 and b 0.75: the scores
-bm25s gave this project before, to float32 rounding, without its import of scipy (about 0.35 s of
-every cold start) or its general-purpose index build. Each term keeps the chunks it occurs in and
-its precomputed weight in each, grouped by term (a compressed sparse row layout), so scoring a
-question touches only the rows of its terms.
+bm25s gave this project before, to float32 rounding, without its import of scipy or its general-purpose
+index build. Each term keeps the rows (chunks, sentences) it occurs in, grouped by term (a compressed
+sparse row layout), so scoring a question touches only the rows of its terms. Terms are numbered by their
+place in the sorted vocabulary, so that the arrays can be kept in a file and merged without a dictionary.
 """
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from qa.query.packed import Packed, Ragged
+
 K1 = 1.5
 B = 0.75
 
 
+class Vocabulary:
+    """The sorted terms of a corpus; a term's number is its place."""
+
+    def __init__(self, words: Packed):
+        self.words = words
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def number(self, term: str) -> int | None:
+        at = bisect.bisect_left(self.words, term)
+        return at if at < len(self.words) and self.words[at] == term else None
+
+    def starting(self, prefix: str) -> range:
+        """The numbers of the terms that start with `prefix` (including the prefix itself)."""
+        lo = bisect.bisect_left(self.words, prefix)
+        hi = lo
+        while hi < len(self.words) and self.words[hi].startswith(prefix):
+            hi += 1
+        return range(lo, hi)
+
+    @staticmethod
+    def of(words: set[str]) -> "Vocabulary":
+        return Vocabulary(Packed.of(sorted(words)))
+
+
+def merged_vocabulary(big: Packed, others: Sequence[Packed]) -> tuple[Packed, list[np.ndarray]]:
+    """The sorted union of `big` and `others`, and for each input where its terms went (`big` first).
+    Only the small vocabularies are read whole; `big` (a large snapshot's) is searched, not decoded."""
+    present: list[list[int]] = []
+    fresh: set[str] = set()
+    for other in others:
+        found = []
+        for word in other:
+            at = bisect.bisect_left(big, word)
+            hit = at < len(big) and big[at] == word
+            found.append(at if hit else -1)
+            if not hit:
+                fresh.add(word)
+        present.append(found)
+    new = sorted(fresh)
+    places = np.array([bisect.bisect_left(big, w) for w in new], dtype=np.int64)
+    map_big = np.arange(len(big), dtype=np.int64) + np.searchsorted(places, np.arange(len(big)), side="right")
+    rank = {w: k for k, w in enumerate(new)}
+    maps = [map_big]
+    for other, found in zip(others, present):
+        maps.append(
+            np.array(
+                [map_big[at] if at >= 0 else places[rank[w]] + rank[w] for w, at in zip(other, found)],
+                dtype=np.int64,
+            )
+        )
+    pieces: list[Packed] = []
+    lo = 0
+    for k, place in enumerate(places.tolist()):
+        pieces += [big.rows([(lo, place)]), Packed.of([new[k]])]
+        lo = place
+    pieces.append(big.rows([(lo, len(big))]))
+    return Packed.joined(pieces), maps
+
+
 @dataclass(frozen=True)
 class Inverted:
-    """Which rows (chunks, sentences) use each term, and how often: term `vocabulary[t]`'s rows are
-    `rows[starts[t]:starts[t + 1]]` (ascending) with their counts in `counts` at the same places."""
+    """Which rows use each term, and how often: term t's rows are `rows[starts[t]:starts[t + 1]]`
+    (ascending) with their counts in `counts` at the same places."""
 
-    vocabulary: dict[str, int]
     starts: np.ndarray
     rows: np.ndarray
     counts: np.ndarray
 
-    def row_of(self, term: str) -> np.ndarray:
-        t = self.vocabulary.get(term)
-        return self.rows[self.starts[t] : self.starts[t + 1]] if t is not None else self.rows[:0]
+    def rows_of(self, term: int) -> np.ndarray:
+        return self.rows[self.starts[term] : self.starts[term + 1]]
 
     def frequencies(self) -> np.ndarray:
         """How many rows use each term, by term number."""
         return np.diff(self.starts)
 
 
-def inverted(tokenised: Sequence[Sequence[str]]) -> Inverted:
-    """The inverted index of token lists, built with numpy sorts rather than a Python loop per token pair
-    (at 1,000 documents the loop took 2.4 s of every snapshot load). Terms are numbered by first use."""
-    vocabulary: dict[str, int] = {}
-    pairs, counts = _pairs(tokenised, np.arange(len(tokenised), dtype=np.int64), vocabulary, max(1, len(tokenised)))
-    return _indexed(vocabulary, pairs, counts, max(1, len(tokenised)))
+def inverted(term_numbers: Ragged, vocabulary_size: int) -> Inverted:
+    """The inverted index of rows of term numbers, with numpy sorts rather than a Python loop per token."""
+    width = max(1, len(term_numbers))
+    rows = np.repeat(np.arange(len(term_numbers), dtype=np.int64), term_numbers.lengths())
+    pairs, counts = np.unique(term_numbers.values.astype(np.int64) * width + rows, return_counts=True)
+    return _indexed(pairs, counts.astype(np.int32), width, vocabulary_size)
 
 
-def grown(
-    index: Inverted, moved: np.ndarray, fresh: Sequence[Sequence[str]], fresh_rows: np.ndarray, size: int
-) -> Inverted:
-    """`index` after its table changed to `size` rows: old row r is now row `moved[r]` (-1: gone; the kept
-    rows keep their order), and the new rows `fresh_rows` hold the token lists `fresh`. The same rows and counts for
-    every term as `inverted()` of the new table, at the cost of tokenising only the new rows: after one more
-    document, the rest of the index is renumbered with array operations instead of being rebuilt. New terms
-    are numbered after the old ones, and a term no row uses any more keeps its number with no rows."""
-    vocabulary = dict(index.vocabulary)
+def merged(parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], vocabulary_size: int, size: int) -> Inverted:
+    """One index of a table whose rows come from several tables' indexes: `(index, term_map, row_map)` says
+    where each term and row of that part went (row -1: left out). Kept rows keep their order and the maps
+    are increasing, so each part's postings stay sorted and the parts merge in one pass, with no re-sort and
+    no tokenising of the rows they had."""
     width = max(1, size)
-    new_pairs, new_counts = _pairs(fresh, np.asarray(fresh_rows, dtype=np.int64), vocabulary, width)
-    old_terms = np.repeat(np.arange(len(index.vocabulary), dtype=np.int64), index.frequencies())
-    rows = moved[index.rows]
-    alive = rows >= 0
-    old_pairs = old_terms[alive] * width + rows[alive]
-    at = np.searchsorted(old_pairs, new_pairs)  # both ascending and disjoint: merged in one pass
-    pairs = np.insert(old_pairs, at, new_pairs)
-    counts = np.insert(index.counts[alive], at, new_counts)
-    return _indexed(vocabulary, pairs, counts, width)
+    pairs = np.zeros(0, dtype=np.int64)
+    counts = np.zeros(0, dtype=np.int32)
+    for index, term_map, row_map in sorted(parts, key=lambda p: -len(p[0].rows)):
+        terms = np.repeat(np.arange(len(index.starts) - 1, dtype=np.int64), index.frequencies())
+        rows = row_map[index.rows]
+        alive = rows >= 0
+        mine = term_map[terms[alive]] * width + rows[alive]
+        at = np.searchsorted(pairs, mine)
+        pairs = np.insert(pairs, at, mine)
+        counts = np.insert(counts, at, index.counts[alive])
+    return _indexed(pairs, counts, width, vocabulary_size)
 
 
-def _pairs(
-    tokenised: Sequence[Sequence[str]], rows: np.ndarray, vocabulary: dict[str, int], width: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each distinct (term, row) as one sortable number, term * width + row, ascending, and its count;
-    terms not yet in `vocabulary` are added to it."""
-    lengths = np.fromiter((len(tokens) for tokens in tokenised), dtype=np.int64, count=len(tokenised))
-    ids = np.fromiter(
-        (vocabulary.setdefault(t, len(vocabulary)) for tokens in tokenised for t in tokens),
-        dtype=np.int64,
-        count=int(lengths.sum()),
-    )
-    pairs, counts = np.unique(ids * width + np.repeat(rows, lengths), return_counts=True)
-    return pairs, counts.astype(np.int32)
-
-
-def _indexed(vocabulary: dict[str, int], pairs: np.ndarray, counts: np.ndarray, width: int) -> Inverted:
+def _indexed(pairs: np.ndarray, counts: np.ndarray, width: int, vocabulary_size: int) -> Inverted:
     terms = pairs // width
-    starts = np.concatenate(([0], np.cumsum(np.bincount(terms, minlength=len(vocabulary))))).astype(np.int64)
-    return Inverted(vocabulary, starts, pairs % width, counts)
+    starts = np.concatenate(([0], np.cumsum(np.bincount(terms, minlength=vocabulary_size)))).astype(np.int64)
+    return Inverted(starts, pairs % width, counts.astype(np.int32))
 
 
 class Bm25:
-    """BM25 scores of every chunk for a list of query terms."""
+    """BM25 scores of every row (chunk) for a list of query term numbers."""
 
-    def __init__(self, tokenised: Sequence[Sequence[str]]):
-        self._build(inverted(tokenised), _lengths(tokenised))
-
-    def grown(self, moved: np.ndarray, fresh: Sequence[Sequence[str]], fresh_rows: np.ndarray, size: int) -> "Bm25":
-        """The scorer of the chunk table after it changed (see `grown`): the kept chunks' postings are
-        renumbered, only the new chunks are indexed, and every weight is recomputed (idf and the average
-        length change with any chunk)."""
-        out = Bm25.__new__(Bm25)
-        index = grown(self._index, moved, fresh, fresh_rows, size)
-        lengths = np.empty(size, dtype=np.float64)
-        alive = moved >= 0
-        lengths[moved[alive]] = self._lengths[alive]
-        lengths[np.asarray(fresh_rows, dtype=np.int64)] = _lengths(fresh)
-        out._build(index, lengths)
-        return out
-
-    def _build(self, index: Inverted, lengths: np.ndarray) -> None:
+    def __init__(self, index: Inverted, lengths: np.ndarray, weights: np.ndarray | None = None):
+        self.index = index
+        self.lengths = lengths
         self.size = len(lengths)
-        frequency = index.frequencies()
-        terms = np.repeat(np.arange(len(index.vocabulary)), frequency)
-        df = frequency.astype(np.float64)
-        idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
-        average = lengths.mean() if self.size else 1.0
-        tf = index.counts.astype(np.float64)
-        weights = idf[terms] * tf / (K1 * ((1 - B) + B * lengths[index.rows] / average) + tf)
-        self._index = index
-        self._lengths = lengths
-        self._weights = weights.astype(np.float32)  # at the places of `index.rows`
+        self.weights = bm25_weights(index, lengths) if weights is None else weights  # at the places of index.rows
 
-    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        """Each chunk's score: the sum of its weights for the query terms (a repeated term counts again)."""
+    def scores(self, query_terms: Sequence[int]) -> np.ndarray:
+        """Each row's score: the sum of its weights for the query terms (a repeated term counts again)."""
         scores = np.zeros(self.size, dtype=np.float32)
         for term in query_terms:
-            row = self._index.vocabulary.get(term)
-            if row is not None:
-                start, end = self._index.starts[row], self._index.starts[row + 1]
-                scores[self._index.rows[start:end]] += self._weights[start:end]
+            start, end = self.index.starts[term], self.index.starts[term + 1]
+            scores[self.index.rows[start:end]] += self.weights[start:end]
         return scores
 
 
-def _lengths(tokenised: Sequence[Sequence[str]]) -> np.ndarray:
-    """Token counts; an empty chunk counts as one token long, as bm25s counted it, so average lengths agree."""
-    return np.array([max(1, len(tokens)) for tokens in tokenised], dtype=np.float64)
+def bm25_weights(index: Inverted, lengths: np.ndarray) -> np.ndarray:
+    """Each posting's BM25 weight: idf times the saturated, length-normalised term frequency."""
+    size = len(lengths)
+    frequency = index.frequencies()
+    terms = np.repeat(np.arange(len(frequency)), frequency)
+    df = frequency.astype(np.float64)
+    idf = np.log(1 + (size - df + 0.5) / (df + 0.5))
+    average = lengths.mean() if size else 1.0
+    tf = index.counts.astype(np.float64)
+    return (idf[terms] * tf / (K1 * ((1 - B) + B * lengths[index.rows] / average) + tf)).astype(np.float32)
+
+
+def lengths_of(term_numbers: Ragged) -> np.ndarray:
+    """Token counts; an empty row counts as one token long, as bm25s counted it, so average lengths agree."""
+    return np.maximum(term_numbers.lengths(), 1).astype(np.float64)
+
+
+class WordBm25:
+    """BM25 over lists of words (benchmarks and tests): numbers the words, then scores as `Bm25`."""
+
+    def __init__(self, tokenised: Sequence[Sequence[str]]):
+        self._vocabulary = {w: n for n, w in enumerate(sorted({w for ws in tokenised for w in ws}))}
+        numbers = Ragged.of([[self._vocabulary[w] for w in ws] for ws in tokenised])
+        self._bm25 = Bm25(inverted(numbers, len(self._vocabulary)), lengths_of(numbers))
+
+    def scores(self, words: Sequence[str]) -> np.ndarray:
+        return self._bm25.scores([n for w in words if (n := self._vocabulary.get(w)) is not None])

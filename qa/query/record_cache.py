@@ -13,19 +13,22 @@ Files are written whole under a temporary name and renamed, so a crash leaves no
 processes may share the folder. Plain arrays of integers, floats and UTF-8 bytes: nothing is unpickled.
 """
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import threading
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
 from qa.index.store import DocumentRecord
+from qa.query import snapshot_file
+from qa.query.columns import CorpusColumns
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class RecordCache:
         self._dim = dim
         self._writable = True
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # one snapshot file write at a time
+        self._writer: threading.Thread | None = None
 
     def get(self, record: DocumentRecord) -> DocumentRecords | None:
         """The document's records if a file matching `record` is kept; None otherwise."""
@@ -88,6 +93,50 @@ class RecordCache:
                     log.warning("not caching records in %s: %s", self.folder, exc)
                 self._writable = False
 
+    def snapshot(self) -> tuple[dict[str, DocumentRecord], CorpusColumns] | None:
+        """The documents and columns of the last snapshot written for this collection (`snapshot_file.py`),
+        mapped from the file; None when there is none, or it is damaged or from another embedder."""
+        path = self.folder / snapshot_file.FILE_NAME
+        try:
+            meta, columns = snapshot_file.read(path)
+            if meta.get("cache") != self._meta_head():
+                return None
+            return {d["source"]: DocumentRecord(**d) for d in meta["documents"]}, columns
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except Exception as exc:  # a damaged or foreign file: load from the records instead, and rewrite it
+            log.warning("ignoring the corpus snapshot %s: %s", path, exc)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+            return None
+
+    def save_snapshot(self, documents: Mapping[str, DocumentRecord], columns: CorpusColumns) -> None:
+        """Write the snapshot of `documents` in the background (the answer does not wait for it; the
+        process does not exit before it is whole). Writes happen one at a time, the newest last."""
+        if not self._writable:
+            return
+        meta = {"cache": self._meta_head(), "documents": [asdict(d) for d in documents.values()]}
+        self._writer = threading.Thread(target=self._write_snapshot, args=(meta, columns), name="docqa-snapshot")
+        self._writer.start()
+
+    def wait(self) -> None:
+        """Until the last snapshot write has finished (tests, benchmarks, shutdown)."""
+        if self._writer is not None:
+            self._writer.join()
+
+    def _write_snapshot(self, meta: dict, columns: CorpusColumns) -> None:
+        """Write unless the file already holds these documents (several processes catching up after one
+        ingest would otherwise each write the same file). A failure only costs the next start its speed."""
+        path = self.folder / snapshot_file.FILE_NAME
+        with self._writing:
+            try:
+                if snapshot_file.meta_of(path) == meta:
+                    return
+                self.folder.mkdir(parents=True, exist_ok=True)
+                snapshot_file.write(path, meta, columns)
+            except Exception as exc:
+                log.warning("not writing the corpus snapshot in %s: %s", self.folder, exc)
+
     def prune(self, committed: Collection[DocumentRecord]) -> None:
         """Delete the files of document versions no longer committed (and leftovers of crashed writes)."""
         keep = {self._path(r).name for r in committed}
@@ -107,15 +156,10 @@ class RecordCache:
         return self.folder / f"{record.content_hash}{SUFFIX}"
 
     def _meta(self, record: DocumentRecord) -> list[str]:
-        return [
-            FORMAT,
-            VERSION,
-            record.source,
-            record.content_hash,
-            repr(record.ingested_at),
-            self._embedder,
-            str(self._dim),
-        ]
+        return [FORMAT, VERSION, record.source, record.content_hash, repr(record.ingested_at), *self._meta_head()[2:]]
+
+    def _meta_head(self) -> list[str]:
+        return [snapshot_file.FORMAT, snapshot_file.VERSION, self._embedder, str(self._dim)]
 
 
 def split_by_source(

@@ -115,13 +115,10 @@ class HybridRetriever:
 
     def _dense_sentences(self, vector: np.ndarray, sources: Collection[str] | None = None) -> dict[int, float]:
         """Similarity of the nearest sentences (of `sources` only, when given), keyed by corpus sentence index."""
-        index = self._corpus.sentence_index
         available = len(self._corpus.sentences) if sources is None else self._corpus.sentence_count(sources)
-        return {
-            index[sid]: sim
-            for sid, sim in self._store.nearest_sentences(vector, min(self._candidates, available), sources)
-            if sid in index
-        }
+        found = self._store.nearest_sentences(vector, min(self._candidates, available), sources)
+        rows = self._corpus.sentence_rows([sid for sid, _ in found])
+        return {row: sim for row, (_, sim) in zip(rows, found) if row is not None}
 
     def _missed_by_the_dense_search(
         self, vector: np.ndarray, similarity: dict[int, float], lexical: np.ndarray, n: int, allowed: np.ndarray | None

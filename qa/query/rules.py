@@ -124,7 +124,7 @@ class RulesEvidenceRanker:
         for rank, ranked in enumerate(retrieval.top):
             for i in self._corpus.chunk_sentences[ranked.index]:
                 unit = self._corpus.units[int(i)]
-                if unit not in seen and is_statement(self._corpus.sentences[unit[1]].text):
+                if unit not in seen and is_statement(self._corpus.sentence_text(unit[1])):
                     seen[unit] = rank
         return seen
 

@@ -28,7 +28,9 @@ class SentenceVectors:
         return cls([matrix], np.zeros(rows, dtype=np.int64), np.arange(rows), dim)
 
     @classmethod
-    def joined(cls, parts: Sequence["np.ndarray | SentenceVectors"], order: Sequence[int]) -> "SentenceVectors":
+    def joined(
+        cls, parts: Sequence["np.ndarray | SentenceVectors"], order: "Sequence[int] | np.ndarray"
+    ) -> "SentenceVectors":
         """The rows of `parts` (end to end) taken in `order`; no row is copied."""
         blocks: list[np.ndarray] = []
         block_of: list[np.ndarray] = []

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import qa
@@ -84,3 +85,13 @@ def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many):
         f"{(FILES - 1) * 1000 + 5} units"
         in svc.ask(f"What did the gauge read at station {FILES - 1} log entry 5?").answer
     )
+
+    # The snapshot file the first answer wrote held the documents committed before the kill; the next
+    # process maps the one written after the repair, and it holds exactly what is committed now.
+    svc._cache.wait()
+    again = qa.load(index_dir=index, documents=[many], auto_ingest=False)
+    mapped, plain = again.corpus(), Corpus.load(again._store)
+    assert isinstance(mapped.columns.sentence_texts.data, np.memmap), "the next process mapped the file"
+    assert mapped.sources == plain.sources and len(mapped.sources) == FILES
+    assert list(mapped.sentences) == list(plain.sentences)
+    np.testing.assert_array_equal(mapped.bm25_scores(["gauge", "amber"]), plain.bm25_scores(["gauge", "amber"]))

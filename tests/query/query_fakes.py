@@ -95,4 +95,4 @@ def corpus_of(documents: dict[str, list[str]], per_chunk: int = 2) -> Corpus:
             source, digest, texts[0], "2024-01-01", -(-len(own) // per_chunk), len(own), 0.0
         )
     vectors = np.vstack([vector(s.text) for s in sentences]) if sentences else np.zeros((0, DIM), dtype=np.float32)
-    return Corpus(records, chunks, sentences, vectors)
+    return Corpus.of(records, chunks, sentences, vectors)

@@ -9,6 +9,7 @@ import pytest
 import qa
 from qa.query.corpus import Corpus
 from qa.query.record_cache import CACHE_FOLDER, SUFFIX, RecordCache
+from qa.query.snapshot_file import FILE_NAME
 
 NOTES = {
     "garden.txt": "The greenhouse grows saffron crocuses. The shed holds twelve rakes.\n",
@@ -97,12 +98,52 @@ def test_a_damaged_file_is_ignored_and_written_again(indexed, tmp_path, caplog):
     _, service = indexed
     store, cache = service.store, _cache(service, tmp_path / "cache")
     Corpus.load(store, cache=cache)
+    cache.wait()
+    (tmp_path / "cache" / FILE_NAME).unlink()  # so that the next load reads the per-document files
     damaged = sorted((tmp_path / "cache").glob(f"*{SUFFIX}"))[0]
     damaged.write_bytes(damaged.read_bytes()[:200])
     _assert_same(Corpus.load(store, cache=cache), Corpus.load(store))
     assert "ignoring the cached records" in caplog.text
     record = next(d for d in store.documents().values() if d.content_hash == damaged.stem)
     assert cache.get(record) is not None, "the file was written again"
+
+
+def test_a_new_load_maps_the_snapshot_file_and_reads_no_record(indexed, tmp_path, monkeypatch):
+    _, service = indexed
+    store, cache = service.store, _cache(service, tmp_path / "cache")
+    Corpus.load(store, cache=cache)
+    cache.wait()
+    assert (tmp_path / "cache" / FILE_NAME).is_file()
+    read = _spy(monkeypatch, store)
+    monkeypatch.setattr(cache, "get", lambda record: pytest.fail("a per-document file was read"))
+    mapped = Corpus.load(store, cache=cache)
+    assert read == [], "nothing was read from the store"
+    assert isinstance(mapped.columns.sentence_texts.data, np.memmap), "the texts are mapped, not read"
+    monkeypatch.undo()
+    _assert_same(mapped, Corpus.load(store))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],
+        lambda data: b"DOCQASNP" + (10**9).to_bytes(8, "little") + data[16:],
+        lambda data: data.replace(b'"sentence_first"', b'"sentence_firsX"', 1),
+        lambda data: b"\x00" * len(data),
+    ],
+    ids=["truncated", "header-length", "missing-array", "zeros"],
+)
+def test_a_damaged_snapshot_is_ignored_and_written_again(indexed, tmp_path, caplog, damage):
+    _, service = indexed
+    store, cache = service.store, _cache(service, tmp_path / "cache")
+    Corpus.load(store, cache=cache)
+    cache.wait()
+    path = tmp_path / "cache" / FILE_NAME
+    path.write_bytes(damage(path.read_bytes()))
+    _assert_same(Corpus.load(store, cache=cache), Corpus.load(store))
+    cache.wait()
+    assert "ignoring the corpus snapshot" in caplog.text
+    assert cache.snapshot() is not None, "the file was written again"
 
 
 def test_pruning_removes_what_a_crashed_write_left_and_spares_a_live_one(indexed, tmp_path):

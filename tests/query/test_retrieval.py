@@ -82,7 +82,7 @@ def test_ranked_chunks_keep_corpus_order_on_ties_and_honour_the_allowed_mask():
     fused = np.array([0.2, 0.9, 0.2, 0.5])
     ranked = ranked_chunks(CORPUS, signals, fused, 3, None)
     assert [r.index for r in ranked] == [1, 3, 0]
-    assert all(isinstance(r, RankedChunk) and r.titled is CORPUS.chunks[r.index] for r in ranked)
+    assert all(isinstance(r, RankedChunk) and r.titled == CORPUS.chunks[r.index] for r in ranked)
     only = ranked_chunks(CORPUS, signals, fused, 3, np.array([True, False, True, False]))
     assert [r.index for r in only] == [0, 2]
 
@@ -105,7 +105,7 @@ class MissingStore(CorpusStore):
 def test_sentences_the_approximate_dense_search_missed_are_scored_exactly_for_the_best_bm25_chunks():
     question = _question("How many rakes does the shed hold?")
     exact = _retriever(candidates=4).retrieve(question)
-    rakes = CORPUS.sentence_index["garden.txt#s2"]
+    (rakes,) = CORPUS.sentence_rows(["garden.txt#s2"])
     assert rakes in exact.sentence_similarity
 
     missed = {"garden.txt#s2", "garden.txt#s3"}

@@ -1,0 +1,133 @@
+"""Row views of the snapshot's columns: sentence i, chunk i, the terms of row i, made when asked for.
+
+The question side reads a few hundred rows per question; these views make just those objects, so a
+snapshot mapped from a file is usable at once and its size costs no start-up time.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar, overload
+
+import numpy as np
+
+from qa.index.chunking import Chunk, Sentence
+from qa.index.store import DocumentRecord
+from qa.query.columns import CorpusColumns
+from qa.query.packed import Packed, Ragged
+from qa.query.spans import Span
+
+
+@dataclass(frozen=True)
+class TitledChunk:
+    """A chunk with its document's headline and date, as shown to models and users."""
+
+    chunk: Chunk
+    title: str
+    date: str
+
+    def span(self, score: float) -> Span:
+        """The chunk as a span, scored by `score`."""
+        c = self.chunk
+        return Span(c.text, c.source, c.start, c.end, score, self.title)
+
+
+T = TypeVar("T")
+
+
+class _Rows(Sequence[T], Generic[T]):
+    def __init__(self, size: int):
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _row(self, i: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self._row(k) for k in range(*i.indices(self._size))]
+        i = int(i)
+        if not -self._size <= i < self._size:
+            raise IndexError(i)
+        return self._row(i % self._size)
+
+    def __iter__(self) -> Iterator[T]:
+        return (self._row(k) for k in range(self._size))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == len(self) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class SentenceTable(_Rows[Sentence]):
+    def __init__(self, columns: CorpusColumns, sources: Sequence[str], doc: np.ndarray):
+        super().__init__(len(columns.sentence_texts))
+        self._c = columns
+        self._sources = sources
+        self._doc = doc
+
+    def _row(self, i: int) -> Sentence:
+        c = self._c
+        position, start, end, paragraph = c.sentence_spans[i].tolist()
+        return Sentence(
+            c.sentence_ids[i],
+            self._sources[int(self._doc[i])],
+            position,
+            start,
+            end,
+            c.sentence_texts[i],
+            paragraph,
+            c.sentence_leads[i],
+        )
+
+
+class ChunkTable(_Rows[TitledChunk]):
+    def __init__(
+        self, columns: CorpusColumns, sources: Sequence[str], doc: np.ndarray, documents: Mapping[str, DocumentRecord]
+    ):
+        super().__init__(len(columns.chunk_texts))
+        self._c = columns
+        self._sources = sources
+        self._doc = doc
+        self._documents = documents
+
+    def _row(self, i: int) -> TitledChunk:
+        c = self._c
+        source = self._sources[int(self._doc[i])]
+        position, start, end = c.chunk_spans[i].tolist()
+        record = self._documents.get(source)
+        return TitledChunk(
+            Chunk(c.chunk_ids[i], source, position, start, end, c.chunk_texts[i]),
+            record.title if record else "",
+            record.date if record else "",
+        )
+
+
+class TermRows(_Rows[tuple[str, ...]]):
+    """Row i's terms, as words."""
+
+    def __init__(self, numbers: Ragged, vocabulary: Packed):
+        super().__init__(len(numbers))
+        self._numbers = numbers
+        self._vocabulary = vocabulary
+
+    def _row(self, i: int) -> tuple[str, ...]:
+        return tuple(self._vocabulary[int(n)] for n in self._numbers[i])
+
+
+class UnitRows(_Rows[tuple[int, int]]):
+    """The run (first, last) each sentence is read in."""
+
+    def __init__(self, units: np.ndarray):
+        super().__init__(len(units))
+        self._units = units
+
+    def _row(self, i: int) -> tuple[int, int]:
+        first, last = self._units[i].tolist()
+        return (first, last)
