@@ -26,6 +26,12 @@ sentence vectors. At each size it measures, each in its own process:
 `--reuse` keeps a collection that already holds N documents (its write time then comes from scale.json,
 or is left out).
 
+`--chroma-server` runs the same measurements with the collections served by `chroma run` over
+bench/out/covid-index (a new server for each size, QA_CHROMA_URL set for every docqa process), the way
+several docqa machines share one corpus: the dense index then lives in the server's memory, not in the
+docqa process's, and the server's own peak RSS is reported beside it. Its rows go under
+"documents-chroma-server" in scale.json.
+
 How a copy differs from its paper. Copy k >= 1 of a paper is a distinct document: its own source
 (bench/out/scale-texts/copy-000k/<paper>.txt, written to disk with exactly the indexed text), its own content
 hash (sha256 of its text, as ingestion computes it) and so its own record ids (`record_id`). Its text changes
@@ -44,8 +50,10 @@ size) and the plots bench/scale.png (papers mode) and bench/scale-documents.png 
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import random
 import re
 import shutil
@@ -53,10 +61,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import serving  # noqa: F401  (puts the tests' helpers for starting servers on the path)
 
 import qa
 from qa.eval import squad
@@ -65,7 +75,7 @@ from qa.index.chunking import Chunk, Chunker, Sentence, record_id
 from qa.index.documents import Document
 from qa.index.embedding import forget_recent_passages
 from qa.index.store import DocumentRecord, EmbeddedDocument
-from qa.query.record_cache import CACHE_FOLDER
+from qa.service import record_cache_dir
 
 OUT = Path("bench/out")
 INDEX = OUT / "covid-index"
@@ -370,10 +380,10 @@ def _sentences_of(text: str) -> list[Sentence]:
     return Chunker.sentences(doc)
 
 
-def peak_rss_mb() -> float:
-    """This process's high-water RSS. Not ru_maxrss: Linux carries that over from the parent
-    across fork and exec, so a worker would report the (larger) parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's high-water RSS (this one's by default). Not ru_maxrss: Linux carries that over from the
+    parent across fork and exec, so a worker would report the (larger) parent's peak."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
@@ -383,7 +393,7 @@ def cold_ask(collection: str, question: str, index: Path, runs: int = 3) -> tupl
     """Wall time of `qa ask` in a new process (imports, model load, snapshot load, answer): the first with
     the collection's record cache deleted (it reads every record from Chroma, and writes the cache), then
     the median of `runs` more (they read the cache)."""
-    shutil.rmtree(index / CACHE_FOLDER / collection, ignore_errors=True)
+    shutil.rmtree(record_cache_dir(qa.load_settings(index_dir=index)) / collection, ignore_errors=True)
     times = []
     for _ in range(runs + 1):
         began = time.perf_counter()
@@ -493,33 +503,68 @@ def save(key: str, value: object) -> None:
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
-def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reuse: bool) -> None:
+def server_rss(row: dict) -> str:
+    found = row.get("chroma_server_peak_rss_mb")
+    return f" / {found:.0f} MB" if found else ""
+
+
+@contextlib.contextmanager
+def chroma_served(enabled: bool) -> Iterator[dict]:
+    """With `enabled`, a `chroma run` over the index folder for the block, QA_CHROMA_URL pointing every docqa
+    process of this run at it; yields a dict that gets the server's peak RSS when the block ends."""
+    found: dict = {}
+    if not enabled:
+        yield found
+        return
+    from chroma_server import start_chroma  # the tests' own helpers, on the path `serving` sets
+    from processes import free_port, stop
+
+    url, server = start_chroma(INDEX, free_port())
+    os.environ["QA_CHROMA_URL"] = url
+    try:
+        yield found
+        found["chroma_server_peak_rss_mb"] = peak_rss_mb(server.pid)
+    finally:
+        cache = record_cache_dir(qa.load_settings(index_dir=INDEX))  # named after this server's (random) port
+        del os.environ["QA_CHROMA_URL"]
+        stop(server, seconds=10)
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reuse: bool, server: bool) -> None:
     data = squad.load_squad(COVID, INDEX / "eval-texts" / FULL)
     questions = [q.text for q in data.questions]
     if limit and len(questions) > limit:
         questions = [questions[round(i * (len(questions) - 1) / (limit - 1))] for i in range(limit)]
-    papers = load_papers()
+    with chroma_served(server):
+        papers = load_papers()
     copier = Copier(papers)
+    key = "documents-chroma-server" if server else "documents"
     print(REUSED, flush=True)
     rows: list[dict] = []
     for n in sizes:
-        row = build_documents(n, papers, copier, reuse)
-        print(f"{n} documents: {'reused' if row.get('reused') else 'written'}, write {row['write_s']} s", flush=True)
-        rows.append(row)
-        save("documents", {"note": REUSED, "rows": rows})  # each step saved, so a failure keeps what was measured
-        row["cold_uncached_s"], row["cold_ask_s"] = cold_ask(row["collection"], questions[0], INDEX, cold_runs)
-        row["cold_runs"] = cold_runs
-        save("documents", {"note": REUSED, "rows": rows})
-        row.update(measure(row["collection"], questions, rounds, "--serving-worker"))
-        row["rounds"] = rounds
-        save("documents", {"note": REUSED, "rows": rows})
+        with chroma_served(server) as chroma:
+            row = build_documents(n, papers, copier, reuse)
+            written = "reused" if row.get("reused") else "written"
+            print(f"{n} documents: {written}, write {row['write_s']} s", flush=True)
+            rows.append(row)
+            save(key, {"note": REUSED, "rows": rows})  # each step saved, so a failure keeps what was measured
+            row["cold_uncached_s"], row["cold_ask_s"] = cold_ask(row["collection"], questions[0], INDEX, cold_runs)
+            row["cold_runs"] = cold_runs
+            save(key, {"note": REUSED, "rows": rows})
+            row.update(measure(row["collection"], questions, rounds, "--serving-worker"))
+            row["rounds"] = rounds
+        row.update(chroma)
+        row["chroma"] = "server" if server else "embedded"
+        save(key, {"note": REUSED, "rows": rows})
         print(json.dumps(row), flush=True)
     print()
     print(REUSED)
     print(
         "| documents | chunks / sentences | write corpus | cold `qa ask`: no record cache / cached"
         " | warm ask p50 / p95 (questions x rounds)"
-        " | peak RSS | one more document: answerable after (ingest + first answer) | its embedding |"
+        f" | peak RSS{' (docqa / Chroma server)' if server else ''}"
+        " | one more document: answerable after (ingest + first answer) | its embedding |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -528,11 +573,13 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
             f"| {r['documents']:,} | {r.get('chunks', 0):,} / {r.get('sentences', 0):,} | {write}"
             f" | {r['cold_uncached_s']:.1f} s / {r['cold_ask_s']:.1f} s (median of {r['cold_runs']})"
             f" | {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms ({r['questions']} x {r['rounds']})"
-            f" | {r['peak_rss_mb']:.0f} MB"
+            f" | {r['peak_rss_mb']:.0f} MB{server_rss(r)}"
             f" | {r['extra_answerable_s']:.1f} s ({r['extra_ingest_s']:.1f} + {r['extra_first_answer_s']:.1f})"
             f"{'' if r['extra_cited'] else ' NOT CITED'}"
             f" | {r['extra_embed_s']:.2f} s |"
         )
+    if server:
+        return  # the plot shows the embedded run
     try:
         plot_documents(rows, Path("bench/scale-documents.png"))
     except ImportError:
@@ -546,6 +593,9 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3, help="documents mode: cold `qa ask` runs per size")
     parser.add_argument("--questions", type=int, default=200, help="documents mode: questions asked (0: all 687)")
     parser.add_argument("--reuse", action="store_true", help="documents mode: keep collections already built")
+    parser.add_argument(
+        "--chroma-server", action="store_true", help="documents mode: collections served by `chroma run`"
+    )
     parser.add_argument("--worker")
     parser.add_argument("--serving-worker")
     args = parser.parse_args()
@@ -556,7 +606,7 @@ def main() -> None:
         print(json.dumps(serving_worker(args.serving_worker, json.loads(sys.stdin.read()), args.rounds)))
         return
     if args.documents:
-        run_documents(args.documents, args.rounds, args.cold_runs, args.questions, args.reuse)
+        run_documents(args.documents, args.rounds, args.cold_runs, args.questions, args.reuse, args.chroma_server)
         return
     data = squad.load_squad(COVID, INDEX / "eval-texts" / FULL)
     rows = []

@@ -1,7 +1,8 @@
 """Text primitives shared by ingestion, retrieval and answering: sentence spans and search terms.
 
-Sentences come from NLTK's Punkt model (shipped inside llama-index-core), applied line by line
-so that headings and paragraphs never merge, with offsets into the original text kept exact.
+Sentences come from NLTK's Punkt model: its English parameters, shipped inside llama-index-core, run by the
+port in qa/punkt.py (without importing nltk), applied line by line so that headings and paragraphs never merge,
+with offsets into the original text kept exact.
 """
 
 import re
@@ -15,7 +16,7 @@ import Stemmer
 from qa.offline import llama_index_static_dir
 
 if TYPE_CHECKING:
-    import nltk
+    from qa.punkt import Punkt
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9$%.,'-]*[A-Za-z0-9%]|[A-Za-z0-9]")
 _SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]*$")
@@ -48,15 +49,12 @@ class Span:
     end: int
 
 
-@lru_cache(maxsize=1)
-def _punkt() -> "nltk.tokenize.PunktTokenizer":
-    """NLTK's sentence model, loaded on first use (only ingest splits sentences)."""
-    import nltk
+def _punkt() -> "Punkt":
+    """NLTK's English Punkt model, loaded on first use: only ingest splits sentences, and answering need not
+    import `regex` and compile its patterns."""
+    from qa import punkt
 
-    path = str(llama_index_static_dir() / "nltk_cache")
-    if path not in nltk.data.path:
-        nltk.data.path.insert(0, path)
-    return nltk.tokenize.PunktTokenizer("english")
+    return punkt.english()
 
 
 @lru_cache(maxsize=1)
@@ -76,8 +74,9 @@ def sentence_spans(text: str) -> list[Span]:
     """Sentences of `text` as exact spans; fragments under four words join their neighbour."""
     spans: list[Span] = []
     line_start = 0
+    tokenizer = _punkt()
     for line in text.split("\n"):
-        pieces = [Span(line_start + s, line_start + e) for s, e in _punkt().span_tokenize(line)]
+        pieces = [Span(line_start + s, line_start + e) for s, e in tokenizer.span_tokenize(line)]
         spans.extend(_merge_fragments(text, pieces))
         line_start += len(line) + 1
     return spans

@@ -4,8 +4,9 @@ Importing `llama_index.core` took 1.2 s of every process that ingests (a `qa ing
 more than chunking a paper. This is its algorithm (llama-index-core 0.14, `node_parser/text/sentence.py` and
 `text/utils.py`, MIT licence, Copyright Jerry Liu), kept step for step so that chunk boundaries, and so the
 records of every existing index, do not move: split by paragraph separator, then by NLTK's default Punkt
-sentence tokenizer, then by a clause regex, then by spaces, then by characters, until each piece fits; then
-merge pieces into chunks of at most `chunk_size` tokens with up to `chunk_overlap` tokens carried over.
+sentence tokenizer (run by `qa/punkt.py`), then by a clause regex, then by spaces, then by characters, until
+each piece fits; then merge pieces into chunks of at most `chunk_size` tokens with up to `chunk_overlap` tokens
+carried over.
 `tests/index/test_splitter.py` checks it against LlamaIndex's own on the bundled article and generated texts.
 """
 
@@ -13,7 +14,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa.punkt import Punkt
 
 CHUNKING_REGEX = "[^,.;。？！]+[,.;。？！]?|[,.;。？！]"
 PARAGRAPH_SEPARATOR = "\n\n\n"
@@ -140,7 +144,8 @@ def _by_sentence(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _default_punkt() -> Any:
-    from nltk.tokenize import PunktSentenceTokenizer
+def _default_punkt() -> "Punkt":
+    """NLTK's untrained `PunktSentenceTokenizer`, run by the port in qa/punkt.py (importing nltk cost 1.6 s)."""
+    from qa.punkt import Punkt
 
-    return PunktSentenceTokenizer()
+    return Punkt()

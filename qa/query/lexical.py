@@ -118,6 +118,9 @@ def merged(parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], vocabulary_
         rows = row_map[index.rows]
         alive = rows >= 0
         mine = term_map[terms[alive]] * width + rows[alive]
+        if not len(pairs):  # the largest part: already in order, taken as it is (inserting it sorted 3 s)
+            pairs, counts = mine, index.counts[alive]
+            continue
         at = np.searchsorted(pairs, mine)
         pairs = np.insert(pairs, at, mine)
         counts = np.insert(counts, at, index.counts[alive])
