@@ -9,6 +9,8 @@ Layout: a magic, the length of a JSON header (what the file covers, and each arr
 offset), the header, then the arrays, each at a 64-byte boundary, the sentence vectors last. Only
 integers, floats and UTF-8 bytes: nothing is unpickled. The file is written under a temporary name and
 renamed, so a reader sees a whole old file or a whole new one; processes that mapped the old one keep it.
+The vectors, more than half the file, are not mapped but read row by row when a question gathers them
+(`vectors.FileRows`), so the candidates of every question asked do not pile up in the process's memory.
 """
 
 import json
@@ -22,7 +24,7 @@ import numpy as np
 from qa.query.columns import CorpusColumns
 from qa.query.lexical import Inverted
 from qa.query.packed import Packed, Ragged
-from qa.query.vectors import SentenceVectors
+from qa.query.vectors import FileRows, SentenceVectors
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +97,11 @@ def read(path: Path) -> tuple[dict, CorpusColumns]:
         end = start + int(offset) + count * np.dtype(dtype).itemsize
         if int(offset) < 0 or end > len(mapped):
             raise ValueError(f"array {name} runs past the end of the file")
-        arrays[name] = mapped[start + int(offset) : end].view(dtype).reshape(shape)
-    return header["meta"], _columns(arrays)
+        if name != "vectors":
+            arrays[name] = mapped[start + int(offset) : end].view(dtype).reshape(shape)
+    rows, dim = header["arrays"]["vectors"][1]
+    vectors = FileRows(path, start + int(header["arrays"]["vectors"][2]), int(rows), int(dim))
+    return header["meta"], _columns(arrays, vectors)
 
 
 def _aligned(offset: int) -> int:
@@ -119,12 +124,12 @@ def _arrays(c: CorpusColumns) -> dict[str, np.ndarray]:
     return out
 
 
-def _columns(a: dict[str, np.ndarray]) -> CorpusColumns:
+def _columns(a: dict[str, np.ndarray], vectors: FileRows) -> CorpusColumns:
     fields: dict[str, object] = {name: Packed(a[f"{name}.data"], a[f"{name}.ends"]) for name in _PACKED}
     fields.update({name: Ragged(a[f"{name}.values"], a[f"{name}.ends"]) for name in _RAGGED})
     fields.update({name: Inverted(a[f"{name}.starts"], a[f"{name}.rows"], a[f"{name}.counts"]) for name in _INVERTED})
     fields.update({name: a[name] for name in _PLAIN})
-    columns = CorpusColumns(**fields, vectors=SentenceVectors.of(a["vectors"]))  # type: ignore[arg-type]
+    columns = CorpusColumns(**fields, vectors=SentenceVectors.of(vectors))  # type: ignore[arg-type]
     _check(columns)
     return columns
 
