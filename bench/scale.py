@@ -260,14 +260,15 @@ class Copier:
         return doc, chunks, sentences
 
 
-def build_documents(n: int, papers: list[Paper], copier: Copier, reuse: bool = False) -> dict:
+def build_documents(n: int, papers: list[Paper], copier: Copier, reuse: bool, saved: list[dict]) -> dict:
     """A fresh collection of `n` documents (document i: copy i // 98 of paper i % 98), written through
     `Store.write` with the papers' stored vectors; how long the writes took. With `reuse`, a collection
-    already holding `n` documents is kept, and its write figures are taken from bench/out/scale.json."""
+    already holding `n` documents is kept, and its write figures are taken from `saved` (the rows of
+    bench/out/scale.json as they were before this run)."""
     name = f"scale-docs-{n}"
     store = qa.load(index_dir=INDEX, collection=name, auto_ingest=False).store
     if reuse and len(store.documents()) == n:
-        before = [r for r in saved_rows() if r["documents"] == n and r.get("write_s")]
+        before = [r for r in saved if r["documents"] == n and r.get("write_s")]
         keys = ("collection", "documents", "copies_per_paper", "chunks", "sentences", "write_s", "write_docs_per_s")
         row = {k: before[-1][k] for k in keys} if before else {"collection": name, "documents": n, "write_s": None}
         row["copies_per_paper"] = -(-n // len(papers))
@@ -540,11 +541,12 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
         papers = load_papers()
     copier = Copier(papers)
     key = "documents-chroma-server" if server else "documents"
+    saved = saved_rows()  # read before this run overwrites them
     print(REUSED, flush=True)
     rows: list[dict] = []
     for n in sizes:
         with chroma_served(server) as chroma:
-            row = build_documents(n, papers, copier, reuse)
+            row = build_documents(n, papers, copier, reuse, saved)
             written = "reused" if row.get("reused") else "written"
             print(f"{n} documents: {written}, write {row['write_s']} s", flush=True)
             rows.append(row)
