@@ -184,13 +184,13 @@ def _array(parts: Sequence[CorpusColumns], name: str, runs: list[tuple[int, int,
 
 
 def _packed(parts: Sequence[CorpusColumns], name: str, runs: list[tuple[int, int, int]]) -> Packed:
-    return Packed.joined([getattr(parts[p], name).rows([(lo, hi)]) for p, lo, hi in runs])
+    return Packed.gathered([(getattr(parts[p], name), lo, hi) for p, lo, hi in runs])
 
 
 def _ragged(
     parts: Sequence[CorpusColumns], name: str, runs: list[tuple[int, int, int]], maps: list[np.ndarray]
 ) -> Ragged:
-    return Ragged.joined([getattr(parts[p], name).rows([(lo, hi)], maps[p]) for p, lo, hi in runs])
+    return Ragged.gathered([(getattr(parts[p], name), lo, hi, maps[p]) for p, lo, hi in runs])
 
 
 def _firsts_of(parts: Sequence[CorpusColumns], name: str, picks: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 def _lengths(ends: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """The lengths of rows lo..hi-1 of an `ends` column (without touching the rest of it)."""
-    return np.diff(ends[lo:hi], prepend=ends[lo - 1] if lo else 0).astype(np.int64)
+    return np.diff(ends[lo:hi], prepend=ends[lo - 1] if lo else 0).astype(np.int64, copy=False)
 
 
 def _start(ends: np.ndarray, row: int) -> int:
@@ -57,25 +57,24 @@ class Packed(Sequence[str]):
 
     def rows(self, runs: Sequence[tuple[int, int]]) -> "Packed":
         """The rows of `runs` ([first, last) row ranges), end to end, in that order."""
-        pieces, lengths = [], []
-        for lo, hi in runs:
-            if hi > lo:
-                pieces.append(self.data[_start(self.ends, lo) : int(self.ends[hi - 1])])
-                lengths.append(_lengths(self.ends, lo, hi))
-        data = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
-        ends = np.cumsum(np.concatenate(lengths)) if lengths else np.zeros(0, dtype=np.int64)
-        return Packed(data, ends.astype(np.int64))
+        return Packed.gathered([(self, lo, hi) for lo, hi in runs])
 
     @staticmethod
     def joined(parts: Sequence["Packed"]) -> "Packed":
-        data = [p.data for p in parts]
-        ends, offset = [], 0
-        for p in parts:
-            ends.append(p.ends + offset)
-            offset += int(p.ends[-1]) if len(p.ends) else 0
+        return Packed.gathered([(p, 0, len(p)) for p in parts])
+
+    @staticmethod
+    def gathered(pieces: Sequence[tuple["Packed", int, int]]) -> "Packed":
+        """Rows [lo, hi) of each piece's column, end to end, copied once (a reload gathers a whole snapshot
+        this way, and every extra copy landed on fresh pages)."""
+        data, lengths = [], []
+        for packed, lo, hi in pieces:
+            if hi > lo:
+                data.append(packed.data[_start(packed.ends, lo) : int(packed.ends[hi - 1])])
+                lengths.append(_lengths(packed.ends, lo, hi))
         return Packed(
             np.concatenate(data) if data else np.zeros(0, dtype=np.uint8),
-            np.concatenate(ends).astype(np.int64) if ends else np.zeros(0, dtype=np.int64),
+            np.cumsum(np.concatenate(lengths), dtype=np.int64) if lengths else np.zeros(0, dtype=np.int64),
         )
 
 
@@ -113,26 +112,25 @@ class Ragged(Sequence[np.ndarray]):
 
     def rows(self, runs: Sequence[tuple[int, int]], renumber: np.ndarray | None = None) -> "Ragged":
         """The rows of `runs`, end to end; with `renumber`, each value v becomes `renumber[v]`."""
-        values, lengths = [], []
-        for lo, hi in runs:
-            if hi > lo:
-                values.append(self.values[_start(self.ends, lo) : int(self.ends[hi - 1])])
-                lengths.append(_lengths(self.ends, lo, hi))
-        flat = np.concatenate(values).astype(np.int64) if values else np.zeros(0, dtype=np.int64)
-        if renumber is not None:
-            flat = renumber[flat]
-        ends = np.cumsum(np.concatenate(lengths)) if lengths else np.zeros(0, dtype=np.int64)
-        return Ragged(flat, ends.astype(np.int64))
+        return Ragged.gathered([(self, lo, hi, renumber) for lo, hi in runs])
 
     @staticmethod
     def joined(parts: Sequence["Ragged"]) -> "Ragged":
-        ends, offset = [], 0
-        for p in parts:
-            ends.append(p.ends + offset)
-            offset += int(p.ends[-1]) if len(p.ends) else 0
+        return Ragged.gathered([(p, 0, len(p), None) for p in parts])
+
+    @staticmethod
+    def gathered(pieces: Sequence[tuple["Ragged", int, int, np.ndarray | None]]) -> "Ragged":
+        """Rows [lo, hi) of each piece's column, end to end, each piece's values renumbered through its
+        array (None: kept), copied once."""
+        values, lengths = [], []
+        for ragged, lo, hi, renumber in pieces:
+            if hi > lo:
+                flat = ragged.values[_start(ragged.ends, lo) : int(ragged.ends[hi - 1])]
+                values.append(flat if renumber is None else renumber[flat])
+                lengths.append(_lengths(ragged.ends, lo, hi))
         return Ragged(
-            np.concatenate([p.values for p in parts]).astype(np.int64) if parts else np.zeros(0, dtype=np.int64),
-            np.concatenate(ends).astype(np.int64) if ends else np.zeros(0, dtype=np.int64),
+            np.concatenate(values, dtype=np.int64) if values else np.zeros(0, dtype=np.int64),
+            np.cumsum(np.concatenate(lengths), dtype=np.int64) if lengths else np.zeros(0, dtype=np.int64),
         )
 
 
