@@ -40,10 +40,12 @@ def test_an_empty_corpus_scores_nothing():
     assert WordBm25([]).scores(["xiaomi"]).shape == (0,)
 
 
-def test_a_merged_index_answers_as_one_built_from_scratch():
+@pytest.mark.parametrize("keep", [0.8, 1.0], ids=["rows-left-out", "only-added"])
+def test_a_merged_index_answers_as_one_built_from_scratch(keep):
     """`merged` joins the indexes of two tables whose rows are interleaved into a new one (some rows left
     out, each part's kept rows in order, as a snapshot reload after ingest makes them), with their own
-    vocabularies merged: every term's rows and counts equal a build of the new table from its words."""
+    vocabularies merged: every term's rows and counts equal a build of the new table from its words. With
+    every old row kept (documents only added), the largest part takes the in-place path."""
     rng = random.Random(5)
     words = [f"w{i}" for i in range(40)]
     for _ in range(200):
@@ -56,7 +58,7 @@ def test_a_merged_index_answers_as_one_built_from_scratch():
         queue = [(0, i) for i in range(len(old))], [(1, i) for i in range(len(new))]
         while queue[0] or queue[1]:
             part, row = queue[rng.choice([k for k in (0, 1) if queue[k]])].pop(0)
-            if part == 1 or rng.random() < 0.8:
+            if part == 1 or rng.random() < keep:
                 maps[part][row] = len(table)
                 table.append((old if part == 0 else new)[row])
         parts = []
