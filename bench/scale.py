@@ -489,11 +489,11 @@ def plot_documents(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def saved_rows() -> list[dict]:
-    """The documents-mode rows of bench/out/scale.json, if any."""
+def saved_rows(key: str) -> list[dict]:
+    """The rows saved under `key` ("documents" or "documents-chroma-server") in bench/out/scale.json."""
     path = OUT / "scale.json"
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return data.get("documents", {}).get("rows", [])
+    return data.get(key, {}).get("rows", [])
 
 
 def save(key: str, value: object) -> None:
@@ -502,6 +502,13 @@ def save(key: str, value: object) -> None:
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[key] = value
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def with_other_sizes(rows: list[dict], saved: list[dict]) -> list[dict]:
+    """This run's rows and the saved rows of the sizes it did not measure, by size (a run of one more size
+    keeps the others' figures in scale.json and on the plot)."""
+    measured = {r["documents"] for r in rows}
+    return sorted(rows + [r for r in saved if r["documents"] not in measured], key=lambda r: r["documents"])
 
 
 def server_rss(row: dict) -> str:
@@ -541,7 +548,7 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
         papers = load_papers()
     copier = Copier(papers)
     key = "documents-chroma-server" if server else "documents"
-    saved = saved_rows()  # read before this run overwrites them
+    saved = saved_rows(key)  # read before this run overwrites them
     print(REUSED, flush=True)
     rows: list[dict] = []
     for n in sizes:
@@ -550,15 +557,17 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
             written = "reused" if row.get("reused") else "written"
             print(f"{n} documents: {written}, write {row['write_s']} s", flush=True)
             rows.append(row)
-            save(key, {"note": REUSED, "rows": rows})  # each step saved, so a failure keeps what was measured
+            save(
+                key, {"note": REUSED, "rows": with_other_sizes(rows, saved)}
+            )  # each step saved, so a failure keeps what was measured
             row["cold_uncached_s"], row["cold_ask_s"] = cold_ask(row["collection"], questions[0], INDEX, cold_runs)
             row["cold_runs"] = cold_runs
-            save(key, {"note": REUSED, "rows": rows})
+            save(key, {"note": REUSED, "rows": with_other_sizes(rows, saved)})
             row.update(measure(row["collection"], questions, rounds, "--serving-worker"))
             row["rounds"] = rounds
         row.update(chroma)
         row["chroma"] = "server" if server else "embedded"
-        save(key, {"note": REUSED, "rows": rows})
+        save(key, {"note": REUSED, "rows": with_other_sizes(rows, saved)})
         print(json.dumps(row), flush=True)
     print()
     print(REUSED)
@@ -583,7 +592,7 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
     if server:
         return  # the plot shows the embedded run
     try:
-        plot_documents(rows, Path("bench/scale-documents.png"))
+        plot_documents(with_other_sizes(rows, saved), Path("bench/scale-documents.png"))
     except ImportError:
         print("matplotlib is not installed: no plot")
 
