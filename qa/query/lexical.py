@@ -109,15 +109,21 @@ def merged(parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], vocabulary_
     """One index of a table whose rows come from several tables' indexes: `(index, term_map, row_map)` says
     where each term and row of that part went (row -1: left out). Kept rows keep their order and the maps
     are increasing, so each part's postings stay sorted and merge with no re-sort and no tokenising of the
-    rows they had. When the largest part keeps every row (a reload that only adds documents), its postings
-    are renumbered in place and the others' inserted among them: two passes over it instead of ten."""
-    ordered = sorted(parts, key=lambda p: -len(p[0].rows))
-    if not ordered or not bool((ordered[0][2] >= 0).all()):
-        return _merged_pairs(ordered, vocabulary_size, size)
-    (index, term_map, row_map), others = ordered[0], ordered[1:]
+    rows they had: the largest part's postings are renumbered where they are (two passes over it; building
+    (term, row) numbers for it took ten) and the other parts' few inserted among them."""
+    if not parts:
+        return Inverted(np.zeros(vocabulary_size + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
+    (index, term_map, row_map), *others = sorted(parts, key=lambda p: -len(p[0].rows))
     rows = row_map[index.rows]
+    kept_counts = index.counts
     frequencies = np.zeros(vocabulary_size, dtype=np.int64)
     frequencies[term_map] = index.frequencies()
+    dropped = np.flatnonzero(rows < 0)
+    if len(dropped):  # rows left out of the largest part too (a document removed or replaced)
+        term_of_dropped = np.searchsorted(index.starts, dropped, side="right") - 1
+        frequencies[term_map] -= np.bincount(term_of_dropped, minlength=len(index.starts) - 1)
+        alive = rows >= 0
+        rows, kept_counts = rows[alive], kept_counts[alive]
     width = max(1, size)
     pairs, counts = _pairs(others, width)
     order = np.argsort(pairs, kind="stable")
@@ -132,7 +138,7 @@ def merged(parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], vocabulary_
     return Inverted(
         np.concatenate(([0], np.cumsum(frequencies))).astype(np.int64),
         np.insert(rows, at, new_rows),
-        np.insert(index.counts, at, counts).astype(np.int32, copy=False),
+        np.insert(kept_counts, at, counts).astype(np.int32, copy=False),
     )
 
 
@@ -146,24 +152,6 @@ def _pairs(parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], width: int)
         pairs.append(term_map[terms[alive]] * width + rows[alive])
         counts.append(index.counts[alive])
     return np.concatenate(pairs), np.concatenate(counts)
-
-
-def _merged_pairs(
-    parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], vocabulary_size: int, size: int
-) -> Inverted:
-    """`merged` for any parts (rows left out of the largest too): every posting as a (term, row) number."""
-    width = max(1, size)
-    pairs = np.zeros(0, dtype=np.int64)
-    counts = np.zeros(0, dtype=np.int32)
-    for part in parts:
-        mine, part_counts = _pairs([part], width)
-        if not len(pairs):  # the largest part: already in order, taken as it is (inserting it sorted 3 s)
-            pairs, counts = mine, part_counts
-            continue
-        at = np.searchsorted(pairs, mine)
-        pairs = np.insert(pairs, at, mine)
-        counts = np.insert(counts, at, part_counts)
-    return _indexed(pairs, counts, width, vocabulary_size)
 
 
 def _indexed(pairs: np.ndarray, counts: np.ndarray, width: int, vocabulary_size: int) -> Inverted:

@@ -44,8 +44,8 @@ def test_an_empty_corpus_scores_nothing():
 def test_a_merged_index_answers_as_one_built_from_scratch(keep):
     """`merged` joins the indexes of two tables whose rows are interleaved into a new one (some rows left
     out, each part's kept rows in order, as a snapshot reload after ingest makes them), with their own
-    vocabularies merged: every term's rows and counts equal a build of the new table from its words. With
-    every old row kept (documents only added), the largest part takes the in-place path."""
+    vocabularies merged: every term's rows and counts equal a build of the new table from its words, both when
+    rows are left out of the largest part and when every old row is kept (documents only added)."""
     rng = random.Random(5)
     words = [f"w{i}" for i in range(40)]
     for _ in range(200):
