@@ -115,6 +115,12 @@ class Store(Protocol):
         """A token that changes whenever a document is committed or removed, by this or another process."""
         ...
 
+    def settled_generation(self) -> str:
+        """`generation()` when no write or removal is under way or left unfinished by a crash, else "".
+        The committed documents are then exactly those of the last change that set it, so a snapshot taken
+        at it can be trusted without reading them back."""
+        ...
+
     def records(self, kind: str, hashes: set[str], vectors: bool = False) -> dict[str, Any]:
         """Chunk or sentence records of the documents with these content hashes: `ids`, `texts`,
         `metadatas` (source, doc_hash, position, start, end; sentences also paragraph and lead) and,
@@ -268,6 +274,16 @@ class ChromaStore:
         got = self._call("read", self._cols["state"].get, ids=[_GENERATION], include=["metadatas"])
         return str(got["metadatas"][0]["token"]) if got["ids"] else ""
 
+    def settled_generation(self) -> str:
+        """One read of the state collection (the generation and the markers of unfinished writes, a
+        handful of records). A write bumps the generation after its commit and drops its marker after
+        that, so while a marker is there the generation may trail the commits."""
+        got = self._call("read", self._cols["state"].get, include=["metadatas"])
+        if any(i.startswith(_WRITING) for i in got["ids"]):
+            return ""
+        tokens = [m["token"] for i, m in zip(got["ids"], got["metadatas"] or []) if i == _GENERATION]
+        return str(tokens[0]) if tokens else ""
+
     def _changed(self) -> None:
         token = uuid.uuid4().hex
         self._upsert("state", [_GENERATION], self._marker_vector(1), [""], [{"token": token}])
@@ -288,9 +304,10 @@ class ChromaStore:
             return 0
         committed = {r.source: r.content_hash for r in self.documents().values()}
         removed = 0
-        for marker, meta in markers:
+        for _, meta in markers:
             removed += self._delete_stale(meta["source"], keep_hash=committed.get(meta["source"]))
-            self._call("delete", self._cols["state"].delete, ids=[marker])
+        self._changed()  # a crashed write may have committed without bumping it (`settled_generation`)
+        self._call("delete", self._cols["state"].delete, ids=[marker for marker, _ in markers])
         return removed
 
     def _pages(self, kind: str, **query: Any) -> Iterator[dict[str, Any]]:

@@ -81,13 +81,23 @@ class Corpus:
         of `previous` (an older snapshot of the same store), or else of the snapshot file `cache` keeps, are
         taken from it as they are, and only documents committed since are read (from the cache's per-document
         files, or the store) and merged in; the result equals a full load. A changed snapshot is written back
-        to the cache for the next process."""
+        to the cache for the next process.
+
+        A snapshot file taken at the store's current settled generation (`Store.settled_generation`) is
+        the committed corpus itself: it is used without reading the document list back (0.2 s at 1,000
+        documents, growing with the corpus)."""
+        settled = store.settled_generation() if cache is not None else ""
+        snapshot = cache.snapshot() if cache is not None and previous is None else None
+        if cache is not None and snapshot is not None and settled and snapshot.generation == settled:
+            cache.prune(snapshot.documents.values())
+            log.info("corpus: %d documents, the snapshot of the current generation", len(snapshot.documents))
+            return cls(snapshot.documents, snapshot.columns)
         documents = store.documents()
         base: tuple[dict[str, DocumentRecord], CorpusColumns] | None = None
         if previous is not None:
             base = (previous.documents, previous.columns)
-        elif cache is not None:
-            base = cache.snapshot()
+        elif snapshot is not None:
+            base = (snapshot.documents, snapshot.columns)
         base_docs, base_columns = base if base is not None else ({}, None)
         base_number = {s: n for n, s in enumerate(base_columns.sources)} if base_columns is not None else {}
         kept = {s for s, d in documents.items() if base_docs.get(s) == d and s in base_number}
@@ -104,8 +114,8 @@ class Corpus:
         columns = combined(parts, picks)
         if cache is not None:
             cache.prune(documents.values())
-            if columns is not base_columns:
-                cache.save_snapshot(documents, columns)
+            if columns is not base_columns or (snapshot is not None and settled and snapshot.generation != settled):
+                cache.save_snapshot(documents, columns, settled)
         log.info(
             "corpus: %d documents (%d kept, %d read), %d chunks, %d sentences",
             len(documents),

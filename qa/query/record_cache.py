@@ -32,6 +32,16 @@ from qa.query.columns import CorpusColumns
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot file's documents and columns, and the store generation they were committed as of."""
+
+    documents: dict[str, DocumentRecord]
+    columns: CorpusColumns
+    generation: str
+
+
 CACHE_FOLDER = "query-cache"  # inside the index folder: it goes (and is set aside) with the index it mirrors
 FORMAT = "docqa-records"
 VERSION = "1"
@@ -93,15 +103,16 @@ class RecordCache:
                     log.warning("not caching records in %s: %s", self.folder, exc)
                 self._writable = False
 
-    def snapshot(self) -> tuple[dict[str, DocumentRecord], CorpusColumns] | None:
-        """The documents and columns of the last snapshot written for this collection (`snapshot_file.py`),
-        mapped from the file; None when there is none, or it is damaged or from another embedder."""
+    def snapshot(self) -> Snapshot | None:
+        """The last snapshot written for this collection (`snapshot_file.py`), mapped from the file; None
+        when there is none, or it is damaged or from another embedder."""
         path = self.folder / snapshot_file.FILE_NAME
         try:
             meta, columns = snapshot_file.read(path)
             if meta.get("cache") != self._meta_head():
                 return None
-            return {d["source"]: DocumentRecord(**d) for d in meta["documents"]}, columns
+            documents = {d["source"]: DocumentRecord(**d) for d in meta["documents"]}
+            return Snapshot(documents, columns, str(meta.get("generation", "")))
         except (FileNotFoundError, NotADirectoryError):
             return None
         except Exception as exc:  # a damaged or foreign file: load from the records instead, and rewrite it
@@ -110,12 +121,17 @@ class RecordCache:
                 path.unlink(missing_ok=True)
             return None
 
-    def save_snapshot(self, documents: Mapping[str, DocumentRecord], columns: CorpusColumns) -> None:
-        """Write the snapshot of `documents` in the background (the answer does not wait for it; the
-        process does not exit before it is whole). Writes happen one at a time, the newest last."""
+    def save_snapshot(self, documents: Mapping[str, DocumentRecord], columns: CorpusColumns, generation: str) -> None:
+        """Write the snapshot of `documents`, committed as of the store's settled `generation` ("" if it was
+        not settled), in the background (the answer does not wait for it; the process does not exit before
+        it is whole). Writes happen one at a time, the newest last."""
         if not self._writable:
             return
-        meta = {"cache": self._meta_head(), "documents": [asdict(d) for d in documents.values()]}
+        meta = {
+            "cache": self._meta_head(),
+            "generation": generation,
+            "documents": [asdict(d) for d in documents.values()],
+        }
         self._writer = threading.Thread(target=self._write_snapshot, args=(meta, columns), name="docqa-snapshot")
         self._writer.start()
 

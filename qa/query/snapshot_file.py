@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ _MAGIC = b"DOCQASNP"
 _ALIGN = 64
 _DTYPES = {"<i8", "<i4", "<f4", "<f8", "|u1", "<u8"}
 _BLOCK = 8192  # vectors written this many rows at a time
+_CHECK_BLOCK = 1 << 22  # bytes read at a time to check references
 
 
 def write(path: Path, meta: dict, columns: CorpusColumns) -> None:
@@ -82,26 +84,53 @@ def meta_of(path: Path) -> dict | None:
 
 
 def read(path: Path) -> tuple[dict, CorpusColumns]:
-    """The meta and columns of a file `write` made, mapped (not read); ValueError for anything else."""
-    mapped = np.memmap(path, dtype=np.uint8, mode="r")
-    if len(mapped) < len(_MAGIC) + 8 or mapped[: len(_MAGIC)].tobytes() != _MAGIC:
-        raise ValueError("not a docqa snapshot file")
-    size = int.from_bytes(mapped[len(_MAGIC) : len(_MAGIC) + 8].tobytes(), "little")
-    header = json.loads(mapped[len(_MAGIC) + 8 : len(_MAGIC) + 8 + size].tobytes().decode("utf-8"))
-    start = _aligned(len(_MAGIC) + 8 + size)
-    arrays = {}
-    for name, (dtype, shape, offset) in header["arrays"].items():
-        if dtype not in _DTYPES:
-            raise ValueError(f"unexpected dtype {dtype!r}")
-        count = int(np.prod(shape))
-        end = start + int(offset) + count * np.dtype(dtype).itemsize
-        if int(offset) < 0 or end > len(mapped):
-            raise ValueError(f"array {name} runs past the end of the file")
-        if name != "vectors":
-            arrays[name] = mapped[start + int(offset) : end].view(dtype).reshape(shape)
-    rows, dim = header["arrays"]["vectors"][1]
-    vectors = FileRows(path, start + int(header["arrays"]["vectors"][2]), int(rows), int(dim))
-    return header["meta"], _columns(arrays, vectors)
+    """The meta and columns of a file `write` made, mapped (not read); ValueError for anything else.
+
+    The arrays are mapped and the vectors read through one open descriptor, so a newer file renamed over
+    `path` meanwhile changes neither. Every row reference is checked against its table, by reading the file
+    (`_extremes`), not through the mapping: touched through it, the whole index would become resident in
+    this process (about a gigabyte at 10,000 documents) before the first question needs any of it."""
+    with path.open("rb") as file:
+        mapped = np.memmap(file, dtype=np.uint8, mode="r")
+        if len(mapped) < len(_MAGIC) + 8 or mapped[: len(_MAGIC)].tobytes() != _MAGIC:
+            raise ValueError("not a docqa snapshot file")
+        size = int.from_bytes(mapped[len(_MAGIC) : len(_MAGIC) + 8].tobytes(), "little")
+        header = json.loads(mapped[len(_MAGIC) + 8 : len(_MAGIC) + 8 + size].tobytes().decode("utf-8"))
+        start = _aligned(len(_MAGIC) + 8 + size)
+        arrays = {}
+        places = {}
+        for name, (dtype, shape, offset) in header["arrays"].items():
+            if dtype not in _DTYPES:
+                raise ValueError(f"unexpected dtype {dtype!r}")
+            count = int(np.prod(shape))
+            end = start + int(offset) + count * np.dtype(dtype).itemsize
+            if int(offset) < 0 or end > len(mapped):
+                raise ValueError(f"array {name} runs past the end of the file")
+            places[name] = (start + int(offset), np.dtype(dtype), count)
+            if name != "vectors":
+                arrays[name] = mapped[start + int(offset) : end].view(dtype).reshape(shape)
+        rows, dim = header["arrays"]["vectors"][1]
+        vectors = FileRows(file.fileno(), places["vectors"][0], int(rows), int(dim))
+        columns = _columns(arrays, vectors)
+        _check(columns, lambda name: _extremes(file.fileno(), *places[name]))
+    return header["meta"], columns
+
+
+def _extremes(fd: int, offset: int, dtype: np.dtype, count: int) -> tuple[int, int]:
+    """The smallest and largest value of an integer array in the file, read a block at a time into one
+    buffer (none of it stays in memory); (0, -1) for an empty one."""
+    lo, hi = 0, -1
+    per_block = max(1, _CHECK_BLOCK // dtype.itemsize)
+    buffer = bytearray(per_block * dtype.itemsize)
+    for first in range(0, count, per_block):
+        n = min(per_block, count - first)
+        got = os.preadv(fd, [memoryview(buffer)[: n * dtype.itemsize]], offset + first * dtype.itemsize)
+        if got != n * dtype.itemsize:
+            raise ValueError("the file ended early")
+        values = np.frombuffer(buffer, dtype=dtype, count=n)
+        low, high = int(values.min()), int(values.max())
+        lo, hi = (low, high) if first == 0 else (min(lo, low), max(hi, high))
+    return lo, hi
 
 
 def _aligned(offset: int) -> int:
@@ -129,14 +158,12 @@ def _columns(a: dict[str, np.ndarray], vectors: FileRows) -> CorpusColumns:
     fields.update({name: Ragged(a[f"{name}.values"], a[f"{name}.ends"]) for name in _RAGGED})
     fields.update({name: Inverted(a[f"{name}.starts"], a[f"{name}.rows"], a[f"{name}.counts"]) for name in _INVERTED})
     fields.update({name: a[name] for name in _PLAIN})
-    columns = CorpusColumns(**fields, vectors=SentenceVectors.of(vectors))  # type: ignore[arg-type]
-    _check(columns)
-    return columns
+    return CorpusColumns(**fields, vectors=SentenceVectors.of(vectors))  # type: ignore[arg-type]
 
 
-def _check(c: CorpusColumns) -> None:
-    """Sizes that must agree, and references that must stay inside their tables: a file that passes
-    cannot make a question index out of bounds."""
+def _check(c: CorpusColumns, extremes: Callable[[str], tuple[int, int]]) -> None:
+    """Sizes that must agree, and references that must stay inside their tables (`extremes(array name)`:
+    its smallest and largest value): a file that passes cannot make a question index out of bounds."""
     n, m, v, d = len(c.sentence_texts), len(c.chunk_texts), len(c.vocabulary), len(c.sources)
     same = {
         "sentences": {
@@ -167,20 +194,15 @@ def _check(c: CorpusColumns) -> None:
     for what, sizes in same.items():
         if len(sizes) != 1:
             raise ValueError(f"its {what} disagree in number: {sorted(sizes)}")
-    for packed in [getattr(c, name) for name in _PACKED]:
-        if len(packed.ends) and (int(packed.ends[-1]) > len(packed.data) or int(packed.ends.min()) < 0):
+    for name in _PACKED:
+        low, _ = extremes(f"{name}.ends")
+        ends = getattr(c, name).ends
+        if len(ends) and (int(ends[-1]) > len(getattr(c, name).data) or low < 0):
             raise ValueError("a text column runs past its data")
-    for values, bound in [
-        (c.sentence_terms.values, v),
-        (c.chunk_terms.values, v),
-        (c.chunk_sentences.values, n),
-        (c.chunks_of_sentence.values, m),
-        (c.units, n),
-        (c.sentence_postings.rows, n),
-        (c.chunk_postings.rows, m),
-        (c.sentence_id_order, n),
-    ]:
-        if len(values) and (int(values.max()) >= bound or int(values.min()) < 0):
+    bounds = {"terms": v, "sentences": n, "chunks": m}
+    for name, table in _REFERENCES.items():
+        low, high = extremes(name)
+        if high >= bounds[table] or low < 0:
             raise ValueError("a row reference points outside its table")
     if len(c.chunk_weights) != len(c.chunk_postings.rows) or len(c.chunk_postings.rows) != int(
         c.chunk_postings.starts[-1]
@@ -191,6 +213,16 @@ def _check(c: CorpusColumns) -> None:
 _PACKED = ["sources", "sentence_ids", "sentence_texts", "sentence_leads", "chunk_ids", "chunk_texts", "vocabulary"]
 _RAGGED = ["sentence_terms", "chunk_terms", "chunk_sentences", "chunks_of_sentence"]
 _INVERTED = ["sentence_postings", "chunk_postings"]
+_REFERENCES = {  # arrays of row or term numbers, and the table they point into
+    "sentence_terms.values": "terms",
+    "chunk_terms.values": "terms",
+    "chunk_sentences.values": "sentences",
+    "chunks_of_sentence.values": "chunks",
+    "units": "sentences",
+    "sentence_postings.rows": "sentences",
+    "chunk_postings.rows": "chunks",
+    "sentence_id_order": "sentences",
+}
 _PLAIN = [
     "sentence_first",
     "chunk_first",

@@ -95,8 +95,9 @@ class FileRows:
 
     _GAP = 8  # rows this close together are read in one call
 
-    def __init__(self, path: Path, offset: int, rows: int, dim: int):
-        self._fd = os.open(path, os.O_RDONLY)
+    def __init__(self, file: Path | int, offset: int, rows: int, dim: int):
+        """`file`: a path, or an open descriptor (duplicated: the caller keeps and closes its own)."""
+        self._fd = os.dup(file) if isinstance(file, int) else os.open(file, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
         self._offset = offset
         self.shape = (rows, dim)

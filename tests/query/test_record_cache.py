@@ -123,6 +123,45 @@ def test_a_new_load_maps_the_snapshot_file_and_reads_no_record(indexed, tmp_path
     _assert_same(mapped, Corpus.load(store))
 
 
+def test_a_snapshot_of_the_settled_generation_is_used_without_reading_the_document_list(indexed, tmp_path, monkeypatch):
+    _, service = indexed
+    store, cache = service.store, _cache(service, tmp_path / "cache")
+    Corpus.load(store, cache=cache)
+    cache.wait()
+    monkeypatch.setattr(store, "documents", lambda: pytest.fail("the document list was read"))
+    mapped = Corpus.load(store, cache=cache)
+    monkeypatch.undo()
+    _assert_same(mapped, Corpus.load(store))
+
+
+def test_a_write_that_died_after_its_commit_is_seen_though_the_generation_did_not_move(indexed, tmp_path, monkeypatch):
+    """A write commits a document, then bumps the generation. If it dies in between, the generation still
+    names the old snapshot; the write's marker, left in the store, keeps a load from trusting it, and the
+    repair that removes the marker moves the generation on."""
+    docs, service = indexed
+    store, cache = service.store, _cache(service, tmp_path / "cache")
+    Corpus.load(store, cache=cache)
+    cache.wait()
+    before = store.generation()
+
+    def crash() -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(store, "_changed", crash)
+    (docs / "mill.txt").write_text("The mill grinds rye on Tuesdays. Its wheel is oak.\n")
+    with pytest.raises(RuntimeError, match="died"):
+        service.ingest()
+    monkeypatch.undo()
+    assert any(s.endswith("mill.txt") for s in store.documents()), "committed before it died"
+    assert store.generation() == before and store.settled_generation() == ""
+    loaded = Corpus.load(store, cache=cache)
+    assert any(s.endswith("mill.txt") for s in loaded.documents)
+    _assert_same(loaded, Corpus.load(store))
+    cache.wait()
+    assert store.repair() == 0  # the mill's records are its committed version's: nothing to delete
+    assert store.settled_generation() not in ("", before)
+
+
 @pytest.mark.parametrize(
     "damage",
     [

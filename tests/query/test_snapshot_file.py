@@ -75,3 +75,31 @@ def test_a_file_whose_references_leave_their_tables_is_refused(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="outside its table"):
         snapshot_file.read(path)
+
+
+def _resident_bytes(path) -> int:
+    """How much of the file at `path` is mapped into this process and resident (Rss of its mappings)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line: range, perms, offset, dev, inode
+                inside = len(fields) >= 6 and fields[5] == str(path)
+            elif inside and fields[0] == "Rss:":
+                total += int(fields[1]) * 1024
+    return total
+
+
+def test_reading_a_file_leaves_its_arrays_out_of_memory(tmp_path):
+    """Mapping and checking a snapshot reads the references through the file, not the mapping: before any
+    question, almost none of the mapped arrays is resident in the process (Linux: /proc/self/smaps)."""
+    rng = np.random.default_rng(3)
+    words = [f"term{i}" for i in range(3000)]
+    big = corpus_of({f"doc{d}.txt": [" ".join(rng.choice(words, 12)) + "." for _ in range(200)] for d in range(20)})
+    path = tmp_path / "corpus.snapshot"
+    snapshot_file.write(path, {"about": "test"}, big.columns)
+    _, columns = snapshot_file.read(path)
+    size = path.stat().st_size
+    assert size > 2_000_000
+    assert 0 < _resident_bytes(path) < size // 8  # the header's pages, and the kernel's read-around
+    assert len(columns.sentence_texts) == 4000
