@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
-from qa.query.lexical import Inverted, bm25_weights, inverted, lengths_of, merged, merged_vocabulary
+from qa.query.lexical import Inverted, inverted, lengths_of, merged, merged_vocabulary
 from qa.query.packed import Packed, Ragged, id_hashes
 from qa.query.vectors import SentenceVectors
 from qa.text import terms
@@ -57,7 +57,6 @@ class CorpusColumns:
     sentence_postings: Inverted
     chunk_postings: Inverted
     chunk_lengths: np.ndarray
-    chunk_weights: np.ndarray
     vectors: SentenceVectors
 
 
@@ -107,7 +106,6 @@ def built(
         sentence_postings=inverted(s_numbers, len(number)),
         chunk_postings=c_postings,
         chunk_lengths=c_lengths,
-        chunk_weights=bm25_weights(c_postings, c_lengths),
         vectors=matrix.select(s_order),
     )
 
@@ -163,7 +161,6 @@ def combined(parts: Sequence[CorpusColumns], picks: Sequence[tuple[int, int]]) -
         ),
         chunk_postings=c_postings,
         chunk_lengths=c_lengths,
-        chunk_weights=bm25_weights(c_postings, c_lengths),
         vectors=SentenceVectors.joined([x.vectors for x in parts], order),
     )
 

@@ -57,7 +57,7 @@ class Corpus:
         self._ids = IdIndex(c.sentence_ids, c.sentence_hashes, c.sentence_id_order)
         self._vocabulary = Vocabulary(c.vocabulary)
         self._term = lru_cache(maxsize=1 << 16)(self._vocabulary.number)
-        self._bm25 = Bm25(c.chunk_postings, c.chunk_lengths, c.chunk_weights)
+        self._bm25 = Bm25(c.chunk_postings, c.chunk_lengths)
         n = len(self.sentences)
         self._df = c.sentence_postings.frequencies()
         self._idf = np.log(1 + (n - self._df + 0.5) / (self._df + 0.5))

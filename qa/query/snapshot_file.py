@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "corpus.snapshot"
 FORMAT = "docqa-snapshot"
-VERSION = "1"
+VERSION = "2"
 _MAGIC = b"DOCQASNP"
 _ALIGN = 64
 _DTYPES = {"<i8", "<i4", "<f4", "<f8", "|u1", "<u8"}
@@ -204,10 +204,9 @@ def _check(c: CorpusColumns, extremes: Callable[[str], tuple[int, int]]) -> None
         low, high = extremes(name)
         if high >= bounds[table] or low < 0:
             raise ValueError("a row reference points outside its table")
-    if len(c.chunk_weights) != len(c.chunk_postings.rows) or len(c.chunk_postings.rows) != int(
-        c.chunk_postings.starts[-1]
-    ):
-        raise ValueError("its postings disagree in length")
+    for index in (c.sentence_postings, c.chunk_postings):
+        if len(index.rows) != len(index.counts) or len(index.rows) != int(index.starts[-1]):
+            raise ValueError("its postings disagree in length")
 
 
 _PACKED = ["sources", "sentence_ids", "sentence_texts", "sentence_leads", "chunk_ids", "chunk_texts", "vocabulary"]
@@ -232,5 +231,4 @@ _PLAIN = [
     "units",
     "chunk_spans",
     "chunk_lengths",
-    "chunk_weights",
 ]

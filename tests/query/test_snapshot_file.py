@@ -95,11 +95,11 @@ def test_reading_a_file_leaves_its_arrays_out_of_memory(tmp_path):
     question, almost none of the mapped arrays is resident in the process (Linux: /proc/self/smaps)."""
     rng = np.random.default_rng(3)
     words = [f"term{i}" for i in range(3000)]
-    big = corpus_of({f"doc{d}.txt": [" ".join(rng.choice(words, 12)) + "." for _ in range(200)] for d in range(20)})
+    big = corpus_of({f"doc{d}.txt": [" ".join(rng.choice(words, 12)) + "." for _ in range(200)] for d in range(40)})
     path = tmp_path / "corpus.snapshot"
     snapshot_file.write(path, {"about": "test"}, big.columns)
     _, columns = snapshot_file.read(path)
     size = path.stat().st_size
-    assert size > 2_000_000
+    assert size > 8_000_000
     assert 0 < _resident_bytes(path) < size // 8  # the header's pages, and the kernel's read-around
-    assert len(columns.sentence_texts) == 4000
+    assert len(columns.sentence_texts) == 8000
