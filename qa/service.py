@@ -23,6 +23,7 @@ from qa.index.embedding import Embedder, build_embedder
 from qa.index.ingestion import Ingestor, IngestReport
 from qa.index.store import ChromaStore, DocumentRecord, Store
 from qa.index.uploads import UploadFolder
+from qa.memory import give_back
 from qa.query.conversation import Condenser, Message, condense, validate_history
 from qa.query.corpus import Corpus
 from qa.query.evidence import EvidenceRanker, RankerFactory, evidence_ranker
@@ -322,6 +323,7 @@ class QAService:
         engine = self._engine
         if engine is not None:
             self._catch_up(engine)
+            self._serve_mapped()
             return self._engine or engine
         with self._lock:
             if self._engine is None:
@@ -356,6 +358,18 @@ class QAService:
                 )
         finally:
             self._refreshing.release()
+
+    def _serve_mapped(self) -> None:
+        """Once the snapshot combined in memory after a change is written to its file, answer from the file
+        (`RecordCache.mapped_for`): the same columns, mapped, so the private copy is given back."""
+        engine = self._engine
+        mapped = self._cache.mapped_for(engine.corpus.columns) if self._cache and engine else None
+        if engine is not None and mapped is not None:
+            log.info("serving the snapshot from its file")
+            corpus = Corpus(engine.corpus.documents, mapped)
+            self._replace(self._build(corpus, engine.generation), unless_replaced=engine)
+            del engine, corpus  # questions still running on the old engine free it when they finish
+            give_back()
 
     def _replace(self, new: _Engine | None, unless_replaced: _Engine | None = None) -> None:
         """Install `new` (None: rebuild on next use). With `unless_replaced`, only if that engine is still

@@ -103,3 +103,38 @@ def test_top_k_is_bounded(service):
     assert len(service.ask("Who bought Joyo.com?", top_k=2).passages) == 2
     with pytest.raises(qa.InvalidQuestion):
         service.ask("Who bought Joyo.com?", top_k=0)
+
+
+def test_after_an_ingest_the_service_answers_from_the_written_snapshot_file(tmp_path, make_service, monkeypatch):
+    """The snapshot combined in memory after an ingest is written to its file in the background; the next
+    question after that swaps to the file's mapped columns (giving the private copy back), same answer."""
+    import threading
+
+    import numpy as np
+
+    from qa.query.record_cache import RecordCache
+
+    release = threading.Event()
+    write = RecordCache._write_snapshot
+    monkeypatch.setattr(RecordCache, "_write_snapshot", lambda *args: (release.wait(30), write(*args)))
+    release.set()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.txt").write_text("The greenhouse grows saffron crocuses. The shed holds twelve rakes.\n")
+    service = make_service(docs)
+    service.ingest()
+    service.ask("What does the greenhouse grow?")
+    service._cache.wait()
+    release.clear()  # the next write waits until the in-memory snapshot has been looked at
+    (docs / "mill.txt").write_text("The mill grinds rye on Tuesdays. Its wheel is made of oak.\n")
+    service.ingest()
+    first = service.ask("What is the mill's wheel made of?")
+    in_memory = service.corpus().columns
+    assert not isinstance(in_memory.sentence_texts.data, np.memmap)
+    release.set()
+    service._cache.wait()
+    second = service.ask("What is the mill's wheel made of?")
+    mapped = service.corpus().columns
+    assert isinstance(mapped.sentence_texts.data, np.memmap), "served from the file"
+    assert list(mapped.sentence_texts) == list(in_memory.sentence_texts)
+    assert second.to_dict() == first.to_dict() and any(c.source.endswith("mill.txt") for c in second.citations)

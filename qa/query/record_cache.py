@@ -19,7 +19,8 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Collection, Mapping
+import weakref
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -61,6 +62,10 @@ class DocumentRecords:
     vectors: np.ndarray
 
 
+def _nothing() -> None:
+    return None
+
+
 class RecordCache:
     """The cached records of one collection's documents, in `folder`."""
 
@@ -72,6 +77,7 @@ class RecordCache:
         self._lock = threading.Lock()
         self._writing = threading.Lock()  # one snapshot file write at a time
         self._writer: threading.Thread | None = None
+        self._mapped: tuple[Callable[[], CorpusColumns | None], CorpusColumns | None] = (_nothing, None)
 
     def get(self, record: DocumentRecord) -> DocumentRecords | None:
         """The document's records if a file matching `record` is kept; None otherwise."""
@@ -142,16 +148,30 @@ class RecordCache:
 
     def _write_snapshot(self, meta: dict, columns: CorpusColumns) -> None:
         """Write unless the file already holds these documents (several processes catching up after one
-        ingest would otherwise each write the same file). A failure only costs the next start its speed."""
+        ingest would otherwise each write the same file), then map it for `mapped_for`. A failure only
+        costs the next start its speed."""
         path = self.folder / snapshot_file.FILE_NAME
         with self._writing:
             try:
-                if snapshot_file.meta_of(path) == meta:
-                    return
-                self.folder.mkdir(parents=True, exist_ok=True)
-                snapshot_file.write(path, meta, columns)
+                if snapshot_file.meta_of(path) != meta:
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    snapshot_file.write(path, meta, columns)
+                written, mapped = snapshot_file.read(path)
+                if written == meta:  # not another process's newer file, renamed over ours meanwhile
+                    self._mapped = (weakref.ref(columns), mapped)
             except Exception as exc:
                 log.warning("not writing the corpus snapshot in %s: %s", self.folder, exc)
+
+    def mapped_for(self, columns: CorpusColumns) -> CorpusColumns | None:
+        """The columns of the snapshot file just written from `columns` (equal to them), mapped; None if
+        that write has not finished or failed. A process that combined a snapshot in memory after a change
+        serves from the file once it is written, and the memory of its own copy goes back: after one more
+        document it would otherwise hold every column in private memory for good."""
+        made, mapped = self._mapped
+        if made() is not columns or mapped is None:
+            return None
+        self._mapped = (_nothing, None)
+        return mapped
 
     def prune(self, committed: Collection[DocumentRecord]) -> None:
         """Delete the files of document versions no longer committed (and leftovers of crashed writes)."""
