@@ -137,3 +137,20 @@ def test_a_removal_killed_before_its_records_are_gone_is_repaired(store, monkeyp
     assert store.repair() == len(chunker.chunks(GARDEN)) + len(chunker.sentences(GARDEN))
     assert store.records("sentences", {GARDEN.content_hash})["ids"] == [] and store.repair() == 0
     assert len(store.records("sentences", {TOWER.content_hash})["ids"]) == 2
+
+
+def test_the_generation_is_settled_only_with_no_write_under_way(store, monkeypatch):
+    _write(store, GARDEN)
+    assert store.settled_generation() == store.generation() != ""
+
+    def died(*args, **kwargs):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(store, "_changed", died)
+    with pytest.raises(RuntimeError):
+        _write(store, TOWER)
+    monkeypatch.undo()
+    assert store.settled_generation() == ""
+    before = store.generation()
+    store.repair()
+    assert store.settled_generation() == store.generation() not in ("", before)
