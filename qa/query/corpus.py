@@ -92,13 +92,13 @@ class Corpus:
             cache.prune(snapshot.documents.values())
             log.info("corpus: %d documents, the snapshot of the current generation", len(snapshot.documents))
             return cls(snapshot.documents, snapshot.columns)
-        documents = store.documents()
         base: tuple[dict[str, DocumentRecord], CorpusColumns] | None = None
         if previous is not None:
             base = (previous.documents, previous.columns)
         elif snapshot is not None:
             base = (snapshot.documents, snapshot.columns)
         base_docs, base_columns = base if base is not None else ({}, None)
+        documents = store.documents_since(base_docs)
         base_number = {s: n for n, s in enumerate(base_columns.sources)} if base_columns is not None else {}
         kept = {s for s, d in documents.items() if base_docs.get(s) == d and s in base_number}
         fresh = {s: d for s, d in documents.items() if s not in kept}

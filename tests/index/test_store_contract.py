@@ -5,7 +5,9 @@ Vectors come from a small deterministic stand-in (a hash of the words), so the s
 not the embedding model.
 """
 
+import dataclasses
 import hashlib
+import time
 import uuid
 
 import numpy as np
@@ -137,6 +139,43 @@ def test_a_removal_killed_before_its_records_are_gone_is_repaired(store, monkeyp
     assert store.repair() == len(chunker.chunks(GARDEN)) + len(chunker.sentences(GARDEN))
     assert store.records("sentences", {GARDEN.content_hash})["ids"] == [] and store.repair() == 0
     assert len(store.records("sentences", {TOWER.content_hash})["ids"]) == 2
+
+
+@pytest.mark.parametrize("per_query", [5_000, 1])
+def test_documents_since_an_earlier_read_equal_a_full_read(store, monkeypatch, per_query):
+    """Added, replaced, removed and rewritten (same text, a new version) documents, with the known ingest
+    times named in one query or one a query (the stretches between them must still cover every time)."""
+    monkeypatch.setattr(store_module, "_TIMES_PER_QUERY", per_query)
+    cellar = _document("docs/cellar.txt", "The cellar keeps forty barrels of cider. Its door sticks in winter.\n")
+    mill = _document("docs/mill.txt", "The mill grinds rye on Tuesdays. Its wheel is oak.\n")
+    for doc in (GARDEN, TOWER, cellar):
+        _write(store, doc)
+    known = store.documents()
+    ghost = dataclasses.replace(known["docs/garden.txt"], source="docs/ghost.txt", ingested_at=time.time() + 1e6)
+    known["docs/ghost.txt"] = ghost  # a known time after every new one: they fall between known times
+    _write(store, mill)
+    _write(store, _document("docs/tower.txt", "The observatory telescope was rebuilt in 1950. The dome is new.\n"))
+    _write(store, cellar)
+    store.remove("docs/garden.txt")
+    since = store.documents_since(known)
+    assert since == store.documents()
+    assert set(since) == {"docs/tower.txt", "docs/cellar.txt", "docs/mill.txt"}
+    assert since["docs/cellar.txt"].ingested_at > known["docs/cellar.txt"].ingested_at
+    assert store.documents_since({}) == store.documents()
+    del known["docs/ghost.txt"]
+    assert store.documents_since(known) == store.documents()
+
+
+def test_documents_since_reads_back_only_the_records_of_new_versions(store, monkeypatch):
+    for doc in (GARDEN, TOWER):
+        _write(store, doc)
+    known = store.documents()
+    _write(store, _document("docs/mill.txt", "The mill grinds rye on Tuesdays. Its wheel is oak.\n"))
+    read: list[str] = []
+    records = store_module._document_record
+    monkeypatch.setattr(store_module, "_document_record", lambda meta: read.append(meta["source"]) or records(meta))
+    assert set(store.documents_since(known)) == {"docs/garden.txt", "docs/tower.txt", "docs/mill.txt"}
+    assert read == ["docs/mill.txt"]
 
 
 def test_the_generation_is_settled_only_with_no_write_under_way(store, monkeypatch):
