@@ -190,7 +190,8 @@ class QAService:
         with self._lock:
             if rebuild:
                 self._store.drop()
-            report = self._ingestor.run(targets, progress=progress, follow_links=follow_links)
+            known = self._last_corpus.documents if self._last_corpus is not None and not rebuild else None
+            report = self._ingestor.run(targets, progress=progress, follow_links=follow_links, known=known)
             self._replace(None)
         for error in report.errors:
             log.warning("%s", error)

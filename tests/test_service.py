@@ -138,3 +138,24 @@ def test_after_an_ingest_the_service_answers_from_the_written_snapshot_file(tmp_
     assert isinstance(mapped.sentence_texts.data, np.memmap), "served from the file"
     assert list(mapped.sentence_texts) == list(in_memory.sentence_texts)
     assert second.to_dict() == first.to_dict() and any(c.source.endswith("mill.txt") for c in second.citations)
+
+
+def test_an_ingest_after_a_load_reads_back_only_what_changed(tmp_path, make_service, monkeypatch):
+    """The ingest compares files with the committed documents starting from the loaded snapshot's
+    (`Store.documents_since`), not by reading every document record back."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.txt").write_text("The greenhouse grows saffron crocuses. The shed holds twelve rakes.\n")
+    (docs / "tower.txt").write_text("The observatory telescope was built in 1911. The dome turns on rails.\n")
+    service = make_service(docs)
+    service.ingest()
+    service.ask("What does the greenhouse grow?")
+    (docs / "mill.txt").write_text("The mill grinds rye on Tuesdays. Its wheel is made of oak.\n")
+    (docs / "tower.txt").write_text("The observatory telescope was rebuilt in 1950. The dome is new.\n")
+    monkeypatch.setattr(service.store, "documents", lambda: pytest.fail("every document record was read"))
+    report = service.ingest()
+    monkeypatch.undo()
+    assert report.added == [str(docs / "mill.txt")] and report.updated == [str(docs / "tower.txt")]
+    assert report.unchanged == [str(docs / "garden.txt")]
+    reply = service.ask("When was the telescope rebuilt?")
+    assert "1950" in reply.answer

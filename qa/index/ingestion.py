@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from qa.errors import DocumentError, ModelUnavailable
 from qa.index.chunking import Chunk, Chunker, Sentence
 from qa.index.documents import Document, discover, read_document
 from qa.index.embedding import Embedder
-from qa.index.store import EmbeddedDocument, Store
+from qa.index.store import DocumentRecord, EmbeddedDocument, Store
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,20 @@ class Ingestor:
         self._bar_lock = threading.Lock()
         self._follow_links = follow_links
 
-    def run(self, paths: list[Path], progress: bool = False, follow_links: bool | None = None) -> IngestReport:
+    def run(
+        self,
+        paths: list[Path],
+        progress: bool = False,
+        follow_links: bool | None = None,
+        known: Mapping[str, DocumentRecord] | None = None,
+    ) -> IngestReport:
+        """Index what changed under `paths`. `known`: the committed documents as last read (a snapshot's), so
+        that only what changed since is read back (`Store.documents_since`)."""
         began = time.perf_counter()
         report = IngestReport(repaired=self._store.repair())
         follow = self._follow_links if follow_links is None else follow_links
         files, report.errors, report.skipped = discover(paths, follow)
-        committed = self._store.documents()
+        committed = self._store.documents_since(known or {})
         todo: list[Document] = []
         for path in files:
             try:
@@ -77,12 +86,12 @@ class Ingestor:
                 report.errors.append(exc)
                 self._forget_stale(str(path), committed, report)
                 continue
-            known = committed.get(doc.source)
-            if known and known.content_hash == doc.content_hash:
+            indexed = committed.get(doc.source)
+            if indexed and indexed.content_hash == doc.content_hash:
                 report.unchanged.append(doc.source)
             else:
                 todo.append(doc)
-                (report.updated if known else report.added).append(doc.source)
+                (report.updated if indexed else report.added).append(doc.source)
         self._index(todo, report, progress)
         self._prune(paths, files, committed, report)
         report.seconds = time.perf_counter() - began
