@@ -9,10 +9,7 @@ its size for good: at 1,000 documents, 260 MB of the 390 MB an ingest added stay
 import ctypes
 import ctypes.util
 import functools
-import logging
 from collections.abc import Callable
-
-log = logging.getLogger(__name__)
 
 
 @functools.cache

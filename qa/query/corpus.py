@@ -84,8 +84,8 @@ class Corpus:
         to the cache for the next process.
 
         A snapshot file taken at the store's current settled generation (`Store.settled_generation`) is
-        the committed corpus itself: it is used without reading the document list back (0.2 s at 1,000
-        documents, growing with the corpus)."""
+        the committed corpus itself: it is used without reading the document list back. Otherwise only the
+        versions the base does not hold are read back (`Store.documents_since`)."""
         settled = store.settled_generation() if cache is not None else ""
         snapshot = cache.snapshot() if cache is not None and previous is None else None
         if cache is not None and snapshot is not None and settled and snapshot.generation == settled:
