@@ -289,7 +289,8 @@ class ChromaStore:
 
     def remove(self, source: str) -> bool:
         """Uncommit a document first, then delete its records; False if it was not indexed."""
-        record = self.documents().get(source)
+        got = self._call("read", self._cols["documents"].get, ids=[_doc_id(source)], include=["metadatas"])
+        record = _records_by_source(got).get(source)
         if record is None:
             return False
         marker = f"{_WRITING}{record.content_hash}:{_doc_id(source)}"  # repaired like a crashed write

@@ -193,3 +193,13 @@ def test_the_generation_is_settled_only_with_no_write_under_way(store, monkeypat
     before = store.generation()
     store.repair()
     assert store.settled_generation() == store.generation() not in ("", before)
+
+
+def test_remove_reads_only_the_document_it_removes(store, monkeypatch):
+    _write(store, GARDEN)
+    _write(store, TOWER)
+    monkeypatch.setattr(store, "documents", lambda: pytest.fail("every document record was read"))
+    assert store.remove("docs/garden.txt") is True
+    assert store.remove("docs/nowhere.txt") is False
+    monkeypatch.undo()
+    assert set(store.documents()) == {"docs/tower.txt"}
