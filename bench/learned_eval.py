@@ -42,8 +42,8 @@ GOLDEN = {
     "article test (test)": "tests/golden/article.jsonl",
     "article held-out (test)": "tests/golden/article-holdout.jsonl",
 }
-CONFIGS = {"rules": {"evidence": "rules"}, "learned": {"evidence": "learned"}}
-FUSION_OF = {"rules": "weighted", "learned": "learned"}
+CONFIGS = {name: {"evidence": name} for name in ("rules", "learned", "read", "learned-read")}
+FUSION_OF = {"rules": "weighted", "learned": "learned", "read": "weighted", "learned-read": "learned"}
 
 
 def article(index: Path, rounds: int) -> dict:

@@ -69,6 +69,44 @@ def article_questions(source: str, seed: int) -> tuple[list, list]:
     return order[:cut], dev
 
 
+def dataset(seed: int) -> tuple[recipe.Dataset, list[Examples], dict[str, str]]:
+    """The recipe's questions (COVID-QA train and dev papers with their leave-out and perturbed forms; the
+    article's training and dev questions with their changed forms), each with the `Examples` of its corpus,
+    the two `Examples`, and the split of COVID-QA papers. Fusion of the examples: the fixed 50/50 mix."""
+    settings = Settings()
+    embedder = CachedEmbedder(build_embedder(settings.embedder, settings.embed_threads))
+
+    collection = squad.collection_for(COVID)
+    folder = INDEX / "eval-texts" / collection
+    covid_store = ChromaStore(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
+    covid_corpus = Corpus.load(covid_store)
+    if not covid_corpus.documents:
+        sys.exit(f"{INDEX} holds no {collection} collection: build it first (see this script's docstring)")
+    known = json.loads(SPLITS.read_text()) if SPLITS.is_file() else None
+    splits = {str(folder / f"{d}.txt"): s for s, docs in known.items() for d in docs} if known else None
+    covid, splits = squad_questions(COVID, folder, splits, seed)
+    covid_terms = covid_corpus.document_terms()
+    words = replacement_words([q.text for q in covid])
+    covid_all = covid + leave_out(covid) + perturb(covid, covid_terms.__getitem__, words, seed)
+
+    art_store, art_corpus = article_store(embedder)
+    source = next(iter(art_corpus.documents))
+    art_train, art_dev = article_questions(source, seed)
+    art_terms = set().union(*art_corpus.sentence_term_list)
+    art_words = replacement_words([q.text for q in art_train if not q.answerable])
+    art_all = art_train + art_dev + perturb(art_train + art_dev, lambda _: art_terms, art_words, seed)
+
+    pool = settings.evidence_chunks
+    covid_ex = Examples(
+        covid_store, covid_corpus, embedder, WeightedFusion(0.5), settings.top_k, settings.dense_candidates, pool
+    )
+    art_ex = Examples(
+        art_store, art_corpus, embedder, WeightedFusion(0.5), settings.top_k, settings.dense_candidates, pool
+    )
+    data = recipe.Dataset([(q, covid_ex) for q in covid_all if q.split != "test"] + [(q, art_ex) for q in art_all])
+    return data, [covid_ex, art_ex], splits
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=13)
@@ -88,37 +126,7 @@ def main() -> int:
     args = parser.parse_args()
     offline.prepare()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    settings = Settings()
-    embedder = CachedEmbedder(build_embedder(settings.embedder, settings.embed_threads))
-
-    collection = squad.collection_for(COVID)
-    folder = INDEX / "eval-texts" / collection
-    covid_store = ChromaStore(open_persistent_client(INDEX), collection, embedder.name, embedder.dim)
-    covid_corpus = Corpus.load(covid_store)
-    if not covid_corpus.documents:
-        sys.exit(f"{INDEX} holds no {collection} collection: build it first (see this script's docstring)")
-    known = json.loads(SPLITS.read_text()) if SPLITS.is_file() else None
-    splits = {str(folder / f"{d}.txt"): s for s, docs in known.items() for d in docs} if known else None
-    covid, splits = squad_questions(COVID, folder, splits, args.seed)
-    covid_terms = covid_corpus.document_terms()
-    words = replacement_words([q.text for q in covid])
-    covid_all = covid + leave_out(covid) + perturb(covid, covid_terms.__getitem__, words, args.seed)
-
-    art_store, art_corpus = article_store(embedder)
-    source = next(iter(art_corpus.documents))
-    art_train, art_dev = article_questions(source, args.seed)
-    art_terms = set().union(*art_corpus.sentence_term_list)
-    art_words = replacement_words([q.text for q in art_train if not q.answerable])
-    art_all = art_train + art_dev + perturb(art_train + art_dev, lambda _: art_terms, art_words, args.seed)
-
-    pool = settings.evidence_chunks
-    covid_ex = Examples(
-        covid_store, covid_corpus, embedder, WeightedFusion(0.5), settings.top_k, settings.dense_candidates, pool
-    )
-    art_ex = Examples(
-        art_store, art_corpus, embedder, WeightedFusion(0.5), settings.top_k, settings.dense_candidates, pool
-    )
-    data = recipe.Dataset([(q, covid_ex) for q in covid_all if q.split != "test"] + [(q, art_ex) for q in art_all])
+    data, (covid_ex, art_ex), splits = dataset(args.seed)
     fusion, fusion_report = recipe.fit_fusion(data, args.seed)
     covid_ex.fusion = art_ex.fusion = LearnedFusion(fusion)
     train, dev = recipe.run_rows(data, "train"), recipe.run_rows(data, "dev")

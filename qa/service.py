@@ -38,7 +38,13 @@ log = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 
-_FUSION_OF = {"learned": "learned", "rules": "weighted", "vetoed": "weighted"}  # each ranker's own fusion
+_FUSION_OF = {
+    "learned": "learned",
+    "rules": "weighted",
+    "vetoed": "weighted",
+    "read": "weighted",
+    "learned-read": "learned",
+}  # each ranker's own fusion
 
 
 def _ask_of(stream: Callable[_P, Iterator[Delta | Reply]]) -> Callable[_P, Reply]:

@@ -107,6 +107,8 @@ def evidence_ranker(name: str, threshold: float | None = None) -> RankerFactory:
         "learned": _learned,
         "rules": _rules,
         "vetoed": _vetoed,
+        "read": _read,
+        "learned-read": _learned_read,
     }
     if name not in makers:
         raise ConfigError(f"Unknown evidence ranker {name!r}; choose one of {', '.join(makers)}.")
@@ -124,6 +126,31 @@ def _rules(threshold: float | None) -> RankerFactory:
     from qa.query.rules import RulesEvidenceRanker
 
     return RulesEvidenceRanker
+
+
+def _read(threshold: float | None) -> RankerFactory:
+    """The rules, with the reader's veto on their run; `threshold` overrides the shipped veto threshold."""
+    from qa.query.reader import OnnxReader
+    from qa.query.reading import ReaderVetoRanker
+    from qa.query.rules import RulesEvidenceRanker
+
+    reader = OnnxReader()  # one model, shared by every corpus snapshot
+    veto = reader.card.veto_threshold if threshold is None else threshold
+    return lambda corpus: ReaderVetoRanker(corpus, RulesEvidenceRanker(corpus), reader, veto)
+
+
+def _learned_read(threshold: float | None) -> RankerFactory:
+    """The learned model's best runs read by the reader; `threshold` overrides the shipped answer threshold."""
+    from qa.query.reader import OnnxReader
+    from qa.query.reading import ReadEvidenceRanker
+
+    model = learned.load("evidence", RUN_FEATURES)
+    reader = OnnxReader()
+    card = reader.card
+    chosen = card.threshold if threshold is None else threshold
+    return lambda corpus: ReadEvidenceRanker(
+        corpus, LearnedEvidenceRanker(corpus, model), reader, card.runs, chosen, card.weights
+    )
 
 
 def _vetoed(threshold: float | None) -> RankerFactory:

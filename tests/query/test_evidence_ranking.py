@@ -31,7 +31,7 @@ def _retrieval(question: str = QUESTION):
     return retriever.retrieve(Query(question, question))
 
 
-@pytest.mark.parametrize("name", ["learned", "rules", "vetoed"])
+@pytest.mark.parametrize("name", ["learned", "rules", "vetoed", "read", "learned-read"])
 def test_every_named_ranker_ranks_the_runs_of_the_retrieved_chunks(name):
     retrieval = _retrieval()
     ranking = evidence_ranker(name)(CORPUS).rank(retrieval)
