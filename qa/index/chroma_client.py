@@ -16,7 +16,9 @@ from qa.errors import IndexUnavailable
 log = logging.getLogger(__name__)
 
 _MARKER = "chroma.sqlite3"
-_IGNORED = {".gitkeep", ".gitignore", "README.md", "eval-texts"}  # eval-texts: `qa eval` SQuAD contexts
+# eval-texts: `qa eval` SQuAD contexts; query-cache: the question side's copy of the records
+# (qa/query/record_cache.py CACHE_FOLDER), which a Chroma server's users keep here with no local index
+_IGNORED = {".gitkeep", ".gitignore", "README.md", "eval-texts", "query-cache"}
 
 
 def open_persistent_client(path: Path) -> Any:

@@ -41,7 +41,7 @@ def test_ingest_ask_and_remove_through_the_server(chroma_url, docs, tmp_path):
     cited = reply.citations[0]
     assert citation_holds(cited, file_text)
 
-    again = qa.load(chroma_url=chroma_url, collection="served", documents=[docs]).ingest()
+    again = qa.load(chroma_url=chroma_url, collection="served", documents=[docs], index_dir=local).ingest()
     assert len(again.unchanged) == 2 and not again.added
 
     assert svc.remove(docs / "notes.md")
@@ -76,8 +76,9 @@ def test_a_new_process_on_this_machine_loads_the_servers_documents_from_its_reco
 
 
 @pytest.mark.slow
-def test_cli_against_the_server(chroma_url, docs, capsys, monkeypatch):
+def test_cli_against_the_server(chroma_url, docs, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("QA_CHROMA_URL", chroma_url)
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "cache-only"))  # its record cache, not the repo's index/
     assert main(["--collection", "cli-served", "ingest", str(docs / "notes.md")]) == 0
     assert main(["--collection", "cli-served", "ask", "How many people does the meeting room seat?"]) == 0
     assert "twelve" in capsys.readouterr().out
@@ -114,7 +115,9 @@ def test_server_restart_mid_session_costs_one_error_per_request(docs, tmp_path):
         assert len(svc.ingest().added) == 2
         before = svc.ask("Who bought Joyo.com?")
         assert before.supported and "Amazon" in before.answer
-        cold = qa.load(chroma_url=url, collection="restart", documents=[docs])  # loads its snapshot while down
+        cold = qa.load(  # loads its snapshot on its first question, while the server is down
+            chroma_url=url, collection="restart", documents=[docs], index_dir=tmp_path / "cold"
+        )
 
         proc.kill()
         proc.wait(timeout=10)

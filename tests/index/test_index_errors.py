@@ -3,6 +3,7 @@
 import pytest
 
 import qa
+from qa.query.record_cache import CACHE_FOLDER
 
 
 def _snapshot(folder):
@@ -17,6 +18,15 @@ def test_foreign_folder_is_refused_and_untouched(tmp_path):
     with pytest.raises(qa.IndexUnavailable, match="not a docqa index"):
         qa.load(index_dir=index)
     assert _snapshot(index) == before
+
+
+def test_a_folder_holding_only_a_servers_record_cache_is_still_an_index_folder(tmp_path):
+    """With QA_CHROMA_URL the index folder keeps only the query cache; using the folder locally afterwards
+    must not call it foreign."""
+    index = tmp_path / "index"
+    (index / CACHE_FOLDER / "server-0123456789abcdef").mkdir(parents=True)
+    service = qa.load(index_dir=index, documents=[])
+    assert service.documents() == [] and (index / "chroma.sqlite3").exists()
 
 
 def test_corrupt_store_is_reported(tmp_path):
