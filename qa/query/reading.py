@@ -25,9 +25,11 @@ from qa.query.retrieval import Retrieval
 
 @dataclass(frozen=True)
 class ReadRanking(Ranking):
-    """The read runs best first, then the unread ones (probability 0); `base_probability` per read run."""
+    """The read runs best first, then the unread ones (probability 0); per read run, in that order, the base
+    ranker's probability and the reader's own."""
 
     base_probability: tuple[float, ...] = ()
+    reading: tuple[float, ...] = ()
     read: int = 0
 
 
@@ -67,18 +69,20 @@ class ReadEvidenceRanker:
             base.feature_names,
             None,
             tuple(head[i].probability for i in order),
+            tuple(float(_sigmoid(reading[i])) for i in order),
             len(head),
         )
 
     def explain(self, ranking: Ranking) -> Explanation:
         base = ranking.base_probability if isinstance(ranking, ReadRanking) else ()
+        reading = ranking.reading if isinstance(ranking, ReadRanking) else ()
         runs = [
             RunExplanation(
                 self._corpus.span(e.first, e.last, e.probability),
-                {"reader_probability": e.probability, "ranker_probability": b, "passage_rank": float(e.passage_rank)},
+                {"reader_probability": r, "ranker_probability": b, "passage_rank": float(e.passage_rank)},
                 [],
             )
-            for e, b in zip(ranking.evidence[:3], base)
+            for e, b, r in zip(ranking.evidence[:3], base, reading)
         ]
         best = ranking.best.probability if ranking.best else 0.0
         n = ranking.read if isinstance(ranking, ReadRanking) else 0
@@ -86,13 +90,14 @@ class ReadEvidenceRanker:
             reason = "No sentence of the retrieved passages could be weighed."
         elif ranking.answerable:
             reason = (
-                f"The reader read the {n} best runs; the best reading's probability of answering, {best:.3f}, "
-                f"reaches the threshold {ranking.threshold:.3f}."
+                f"The reader read the {n} best runs; the best one's probability of answering (the ranker's and "
+                f"the reader's together), {best:.3f}, reaches the threshold {ranking.threshold:.3f}."
             )
         else:
             reason = (
-                f"The reader read the {n} best runs; the best reading's probability of answering, {best:.3f}, is "
-                f"below the threshold {ranking.threshold:.3f}: no passage was read as stating the answer."
+                f"The reader read the {n} best runs; the best one's probability of answering (the ranker's and "
+                f"the reader's together), {best:.3f}, is below the threshold {ranking.threshold:.3f}: no passage "
+                "was read as stating the answer."
             )
         return Explanation(ranking.answerable, ranking.threshold, best, reason, runs)
 

@@ -67,6 +67,19 @@ def test_the_reader_reorders_the_runs_it_reads_and_the_best_reading_decides():
     assert len(ranking.evidence) == len(base.evidence)
 
 
+def test_with_weights_a_read_run_is_scored_by_the_base_and_the_reader_together():
+    retrieval = _retrieval("Who founded Xiaomi?")
+    base = _base().rank(retrieval)
+    texts = [CORPUS.span_text(e.first, e.last) for e in base.evidence]
+    weights = (0.6, 0.4, -0.2)
+    ranking = ReadEvidenceRanker(CORPUS, _base(), _Scripted({texts[0]: 1.5}), 2, 0.5, weights).rank(retrieval)
+    q = np.clip(base.evidence[0].probability, 1e-6, 1 - 1e-6)
+    expected = 1 / (1 + np.exp(-(0.6 * np.log(q / (1 - q)) + 0.4 * 1.5 - 0.2)))
+    scored = {CORPUS.span_text(e.first, e.last): e.probability for e in ranking.evidence[:2]}
+    assert scored[texts[0]] == pytest.approx(expected)
+    assert sorted(ranking.reading) == pytest.approx(sorted([1 / (1 + np.exp(-1.5)), 1 / (1 + np.exp(5.0))]))
+
+
 def test_a_low_reading_refuses_whatever_the_base_ranker_thought():
     retrieval = _retrieval("Who founded Xiaomi?")
     ranker = ReadEvidenceRanker(CORPUS, _base(), _Scripted({}), runs=3, threshold=0.5)
