@@ -134,6 +134,9 @@ def main() -> int:
         default=5,
         help="training negatives per question: its best-ranked ones (by the shipped model)",
     )
+    parser.add_argument(
+        "--pos-weight", type=float, default=None, help="loss weight of a positive pair (default: negatives/positives)"
+    )
     parser.add_argument("--out", type=Path, default=MODELS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -159,7 +162,8 @@ def main() -> int:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: min(1.0, step / max(1, 0.1 * steps)) * max(0.0, (steps - step) / steps)
     )
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(train) - positives) / max(1, positives)))
+    pos_weight = args.pos_weight if args.pos_weight is not None else (len(train) - positives) / max(1, positives)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
     history = []
     best_auc, best_state = -1.0, None
     for epoch in range(args.epochs):
@@ -176,7 +180,7 @@ def main() -> int:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
             schedule.step()
-            total += float(loss)
+            total += float(loss.detach())
             if b % 100 == 0:
                 log.info("epoch %d batch %d loss %.4f (%.0f s)", epoch, b, total / (b + 1), time.time() - started)
         scores = predict(model, tok, dev)
@@ -189,11 +193,13 @@ def main() -> int:
     assert best_state is not None
     model.load_state_dict(best_state)
     np.save(OUT / "reader-dev-scores.npy", predict(model, tok, dev))
-    export(model, tok, args, folder, history)
+    export(model, tok, args, folder, history, pos_weight)
     return 0
 
 
-def export(model: CrossEncoder, tok: Tokenizer, args: argparse.Namespace, folder: Path, history: list) -> None:
+def export(
+    model: CrossEncoder, tok: Tokenizer, args: argparse.Namespace, folder: Path, history: list, pos_weight: float
+) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model.eval()
@@ -229,6 +235,7 @@ def export(model: CrossEncoder, tok: Tokenizer, args: argparse.Namespace, folder
             "lr": args.lr,
             "batch": args.batch,
             "negatives": args.negatives,
+            "pos_weight": pos_weight,
             "data": {str(f): hashlib.sha256(f.read_bytes()).hexdigest()[:16] for f in data},
             "model_sha256": hashlib.sha256(target.read_bytes()).hexdigest()[:16],
             "dev_by_epoch": history,
