@@ -24,7 +24,9 @@ sentence vectors. At each size it measures, each in its own process:
   alone is timed too.
 
 `--reuse` keeps a collection that already holds N documents (its write time then comes from scale.json,
-or is left out).
+or is left out). `--write-only` writes the corpora, records the write times and measures nothing: a
+10,000-document corpus takes well over an hour to write, so it is written once and measured with `--reuse`
+(in either mode: the collections are the same files, whichever mode wrote them).
 
 `--chroma-server` runs the same measurements with the collections served by `chroma run` over
 bench/out/covid-index (a new server for each size, QA_CHROMA_URL set for every docqa process), the way
@@ -294,6 +296,8 @@ def build_documents(n: int, papers: list[Paper], copier: Copier, reuse: bool, sa
         writing += time.perf_counter() - began
         chunks += len(doc_chunks)
         sentences += len(doc_sentences)
+        if (i + 1) % 500 == 0:
+            print(f"  {i + 1:,} documents written, {(i + 1) / writing:.2f} documents/s", flush=True)
     assert len(store.documents()) == n
     return {
         "collection": name,
@@ -539,7 +543,9 @@ def chroma_served(enabled: bool) -> Iterator[dict]:
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reuse: bool, server: bool) -> None:
+def run_documents(
+    sizes: list[int], rounds: int, cold_runs: int, limit: int, reuse: bool, server: bool, write_only: bool = False
+) -> None:
     data = squad.load_squad(COVID, INDEX / "eval-texts" / FULL)
     questions = [q.text for q in data.questions]
     if limit and len(questions) > limit:
@@ -549,17 +555,20 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
     copier = Copier(papers)
     key = "documents-chroma-server" if server else "documents"
     saved = saved_rows(key)  # read before this run overwrites them
+    written_before = saved + saved_rows("documents" if server else "documents-chroma-server")
     print(REUSED, flush=True)
     rows: list[dict] = []
     for n in sizes:
         with chroma_served(server) as chroma:
-            row = build_documents(n, papers, copier, reuse, saved)
+            row = build_documents(n, papers, copier, reuse, written_before)
             written = "reused" if row.get("reused") else "written"
             print(f"{n} documents: {written}, write {row['write_s']} s", flush=True)
             rows.append(row)
             save(
                 key, {"note": REUSED, "rows": with_other_sizes(rows, saved)}
             )  # each step saved, so a failure keeps what was measured
+            if write_only:
+                continue
             row["cold_uncached_s"], row["cold_ask_s"] = cold_ask(row["collection"], questions[0], INDEX, cold_runs)
             row["cold_runs"] = cold_runs
             save(key, {"note": REUSED, "rows": with_other_sizes(rows, saved)})
@@ -569,6 +578,8 @@ def run_documents(sizes: list[int], rounds: int, cold_runs: int, limit: int, reu
         row["chroma"] = "server" if server else "embedded"
         save(key, {"note": REUSED, "rows": with_other_sizes(rows, saved)})
         print(json.dumps(row), flush=True)
+    if write_only:
+        return
     print()
     print(REUSED)
     print(
@@ -607,6 +618,9 @@ def main() -> None:
     parser.add_argument(
         "--chroma-server", action="store_true", help="documents mode: collections served by `chroma run`"
     )
+    parser.add_argument(
+        "--write-only", action="store_true", help="documents mode: write the corpora, measure nothing (then --reuse)"
+    )
     parser.add_argument("--worker")
     parser.add_argument("--serving-worker")
     args = parser.parse_args()
@@ -617,7 +631,15 @@ def main() -> None:
         print(json.dumps(serving_worker(args.serving_worker, json.loads(sys.stdin.read()), args.rounds)))
         return
     if args.documents:
-        run_documents(args.documents, args.rounds, args.cold_runs, args.questions, args.reuse, args.chroma_server)
+        run_documents(
+            args.documents,
+            args.rounds,
+            args.cold_runs,
+            args.questions,
+            args.reuse,
+            args.chroma_server,
+            args.write_only,
+        )
         return
     data = squad.load_squad(COVID, INDEX / "eval-texts" / FULL)
     rows = []
