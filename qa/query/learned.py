@@ -96,7 +96,9 @@ class LearnedModel:
         x = np.asarray(x, dtype=np.float64).reshape(-1, len(self.features))
         if self.kind == "logistic":
             z = (x - self.params["mean"]) / self.params["scale"]
-            return np.asarray(z @ self.params["coef"] + self.params["intercept"])
+            # summed row by row, not by a matrix product, whose rounding depends on how many rows it is given:
+            # a row scores the same alone as among all chunks (`fusion.candidate_rows` relies on it)
+            return np.asarray((z * self.params["coef"]).sum(axis=1) + self.params["intercept"])
         forest = self._forest
         node = np.repeat(forest.roots[:, None], len(x), axis=1)  # (trees, rows): every row starts at each root
         rows = np.arange(len(x))[None, :]

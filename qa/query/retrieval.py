@@ -16,6 +16,7 @@ from qa.index.embedding import Embedder
 from qa.index.store import Store
 from qa.query.corpus import Corpus, TitledChunk
 from qa.query.fusion import ChunkSignals, Fusion
+from qa.query.ordering import best_first
 from qa.query.spans import Span
 from qa.text import terms
 
@@ -161,10 +162,7 @@ def ranked_chunks(
     corpus: Corpus, signals: ChunkSignals, fused: np.ndarray, n: int, allowed: np.ndarray | None
 ) -> list[RankedChunk]:
     """The `n` best chunks by fused score, best first (ties in corpus order); only `allowed` ones when given."""
-    order = np.argsort(-fused, kind="stable")
-    if allowed is not None:
-        order = order[allowed[order]]
     return [
         RankedChunk(corpus.chunks[i], int(i), float(fused[i]), float(signals.dense[i]), float(signals.lexical[i]))
-        for i in order[:n]
+        for i in best_first(fused, n, allowed)
     ]
