@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
-from qa.query.lexical import Inverted, inverted, lengths_of, merged, merged_vocabulary
+from qa.query.lexical import Inverted, inserted, inverted, lengths_of, merged, merged_vocabulary
 from qa.query.packed import Packed, Ragged, id_hashes
 from qa.query.vectors import SentenceVectors
 from qa.text import terms
@@ -143,7 +143,7 @@ def combined(parts: Sequence[CorpusColumns], picks: Sequence[tuple[int, int]]) -
         chunk_first=_firsts_of(parts, "chunk_first", picks),
         sentence_ids=_packed(parts, "sentence_ids", s_runs),
         sentence_hashes=hashes,
-        sentence_id_order=np.argsort(hashes, kind="stable"),
+        sentence_id_order=_id_order(parts, s_map, hashes),
         sentence_texts=_packed(parts, "sentence_texts", s_runs),
         sentence_leads=_packed(parts, "sentence_leads", s_runs),
         sentence_spans=_array(parts, "sentence_spans", s_runs).reshape(-1, 4),
@@ -154,7 +154,7 @@ def combined(parts: Sequence[CorpusColumns], picks: Sequence[tuple[int, int]]) -
         chunk_spans=_array(parts, "chunk_spans", c_runs).reshape(-1, 3),
         chunk_terms=c_terms,
         chunk_sentences=inside,
-        chunks_of_sentence=_inverse(inside, n),
+        chunks_of_sentence=_ragged(parts, "chunks_of_sentence", s_runs, c_map),
         vocabulary=vocabulary,
         sentence_postings=merged(
             [(x.sentence_postings, t_map[p], s_map[p]) for p, x in enumerate(parts)], len(vocabulary), n
@@ -163,6 +163,22 @@ def combined(parts: Sequence[CorpusColumns], picks: Sequence[tuple[int, int]]) -
         chunk_lengths=c_lengths,
         vectors=SentenceVectors.joined([x.vectors for x in parts], order),
     )
+
+
+def _id_order(parts: Sequence[CorpusColumns], s_map: list[np.ndarray], hashes: np.ndarray) -> np.ndarray:
+    """`np.argsort(hashes, kind="stable")` of the combined rows, from the largest part's own order with the
+    others' rows inserted (sorting the 1.66 million hashes of 10,000 documents takes 0.15-0.16 s). Should an inserted
+    hash equal a kept one (a 64-bit collision), the order among equals is left to the full sort."""
+    big = max(range(len(parts)), key=lambda p: len(parts[p].sentence_hashes))
+    kept = s_map[big][parts[big].sentence_id_order]
+    kept = kept[kept >= 0]
+    others = np.sort(np.concatenate([m[m >= 0] for p, m in enumerate(s_map) if p != big] or [kept[:0]]))
+    others = others[np.argsort(hashes[others], kind="stable")]
+    ordered, wanted = hashes[kept], hashes[others]
+    at = np.searchsorted(ordered, wanted)
+    if len(ordered) and np.any(ordered[np.minimum(at, len(ordered) - 1)] == wanted):
+        return np.argsort(hashes, kind="stable")
+    return inserted(kept, at, others)
 
 
 def _row_maps(sizes: list[int], runs: list[tuple[int, int, int]]) -> list[np.ndarray]:

@@ -137,9 +137,22 @@ def merged(parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], vocabulary_
     frequencies += np.bincount(terms, minlength=vocabulary_size)
     return Inverted(
         np.concatenate(([0], np.cumsum(frequencies))).astype(np.int64),
-        np.insert(rows, at, new_rows),
-        np.insert(kept_counts, at, counts).astype(np.int32, copy=False),
+        inserted(rows, at, new_rows),
+        inserted(kept_counts, at, counts).astype(np.int32, copy=False),
     )
+
+
+def inserted(array: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`np.insert(array, at, values)` for non-decreasing `at`, by one masked copy without np.insert's sort of
+    the positions: 5,000 postings into 30 million (10,000 documents) took 0.62 s with np.insert and 0.04 s
+    this way, in memory already touched; the first touch of the new array's pages costs more than either."""
+    out = np.empty(len(array) + len(at), dtype=array.dtype)
+    places = np.asarray(at, dtype=np.int64) + np.arange(len(at), dtype=np.int64)
+    keep = np.ones(len(out), dtype=bool)
+    keep[places] = False
+    out[places] = values
+    out[keep] = array
+    return out
 
 
 def _pairs(parts: Sequence[tuple[Inverted, np.ndarray, np.ndarray]], width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,8 @@
 """A reload reads only what changed: `Corpus.load(store, previous)` equals a full load of the store, while
 reading just the documents committed since `previous`."""
 
+import dataclasses
+
 import numpy as np
 
 from qa.query.corpus import Corpus
@@ -38,6 +40,8 @@ def test_a_reload_after_changes_equals_a_full_load_and_reads_only_the_changes(tm
     full = Corpus.load(store)
 
     assert reloaded.documents == full.documents
+    for name, array in _arrays(full.columns).items():  # every row column as a full load builds it
+        np.testing.assert_array_equal(_arrays(reloaded.columns)[name], array, err_msg=name)
     assert [c.chunk for c in reloaded.chunks] == [c.chunk for c in full.chunks]
     assert reloaded.sentences == full.sentences
     assert reloaded.sentence_term_list == full.sentence_term_list
@@ -57,3 +61,19 @@ def test_a_reload_after_changes_equals_a_full_load_and_reads_only_the_changes(tm
     assert reloaded.units == full.units
     assert [list(a) for a in reloaded.chunks_of_sentence] == [list(b) for b in full.chunks_of_sentence]
     assert [list(a) for a in reloaded.chunk_sentences] == [list(b) for b in full.chunk_sentences]
+
+
+def _arrays(columns) -> dict[str, np.ndarray]:
+    """The arrays of the columns, by field name, but for the vectors (kept in the blocks they were read in)
+    and what numbers terms (a reload keeps a removed document's words in its vocabulary, unused)."""
+    found = {}
+    for f in dataclasses.fields(columns):
+        value = getattr(columns, f.name)
+        if f.name == "vocabulary" or "terms" in f.name or "postings" in f.name:
+            continue
+        if isinstance(value, np.ndarray):
+            found[f.name] = value
+        elif f.name != "vectors":
+            for part, array in vars(value).items():
+                found[f"{f.name}.{part}"] = array
+    return found

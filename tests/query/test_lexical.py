@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from qa.query.lexical import Vocabulary, WordBm25, inverted, merged, merged_vocabulary
+from qa.query.lexical import Vocabulary, WordBm25, inserted, inverted, merged, merged_vocabulary
 from qa.query.packed import Packed, Ragged
 
 CHUNKS = [["lei", "jun", "xiaomi"], ["xiaomi"], [], ["kingsoft", "xiaomi", "xiaomi", "phone", "phone", "phone"]]
@@ -83,3 +83,14 @@ def test_the_vocabulary_finds_terms_and_the_words_a_prefix_starts():
     assert vocabulary.number("été") == 4, "UTF-8 byte order is code point order"
     assert [vocabulary.words[n] for n in vocabulary.starting("vacc")] == ["vaccination", "vaccine"]
     assert list(vocabulary.starting("zebra")) == []
+
+
+@pytest.mark.parametrize("size,count", [(0, 0), (0, 3), (5, 0), (40, 7), (1000, 300)])
+def test_inserting_equals_numpy_insert(size, count):
+    rng = np.random.default_rng(size + count)
+    array = rng.integers(0, 100, size).astype(np.int32)
+    at = np.sort(rng.integers(0, size + 1, count))
+    values = rng.integers(-50, 0, count)
+    got = inserted(array, at, values)
+    assert got.dtype == array.dtype
+    np.testing.assert_array_equal(got, np.insert(array, at, values))
