@@ -20,7 +20,7 @@ import numpy as np
 import qa
 from qa.eval import squad
 from qa.index.chroma_client import open_persistent_client
-from qa.index.store import ChromaStore
+from qa.index.chroma_store import ChromaStore
 from qa.query.columns import combined
 from qa.query.corpus import Corpus
 from qa.query.fusion import CHUNK_FEATURES, ChunkSignals, LearnedFusion, candidate_rows, chunk_features

@@ -26,7 +26,7 @@ import qa
 from qa.eval import squad
 from qa.eval.golden import evaluate, load_cases
 from qa.index.chroma_client import open_persistent_client
-from qa.index.store import ChromaStore
+from qa.index.chroma_store import ChromaStore
 from qa.learn.examples import CachedEmbedder, Examples
 from qa.learn.perturb import perturb, replacement_words
 from qa.learn.questions import leave_out, squad_questions

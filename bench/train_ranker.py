@@ -23,10 +23,11 @@ from pathlib import Path
 from qa import offline
 from qa.eval import squad
 from qa.index.chroma_client import open_persistent_client
+from qa.index.chroma_store import ChromaStore
 from qa.index.chunking import Chunker
 from qa.index.embedding import build_embedder
 from qa.index.ingestion import Ingestor
-from qa.index.store import ChromaStore, Store
+from qa.index.store import Store
 from qa.learn import recipe
 from qa.learn.examples import CachedEmbedder, Examples
 from qa.learn.perturb import perturb, replacement_words

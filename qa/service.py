@@ -18,10 +18,11 @@ from qa.answering import AnswerModel, Context
 from qa.answering.factory import build_model
 from qa.errors import DocumentError, InvalidQuestion
 from qa.index.chroma_client import open_http_client, open_persistent_client
+from qa.index.chroma_store import ChromaStore
 from qa.index.chunking import Chunker
 from qa.index.embedding import Embedder, build_embedder
 from qa.index.ingestion import Ingestor, IngestReport
-from qa.index.store import ChromaStore, DocumentRecord, Store
+from qa.index.store import DocumentRecord, Store
 from qa.index.uploads import UploadFolder
 from qa.memory import give_back
 from qa.query.conversation import Condenser, Message, condense, validate_history

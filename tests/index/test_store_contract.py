@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 from crashing import killed_at_commit
 
-from qa.index import store as store_module
+from qa.index import chroma_store
 from qa.index.chroma_client import open_http_client, open_persistent_client
+from qa.index.chroma_store import ChromaStore
 from qa.index.chunking import Chunker
 from qa.index.documents import Document
 from qa.index.ingestion import chunk_vectors
-from qa.index.store import ChromaStore, EmbeddedDocument, Store
+from qa.index.store import EmbeddedDocument, Store
 
 DIM = 16
 
@@ -109,7 +110,7 @@ def test_siblings_are_separate_and_delete_removes_them(store):
 
 def test_reads_and_repairs_that_take_several_calls_see_every_record(store, monkeypatch):
     """Chroma refuses a call over 32,766 records, so the store reads and deletes in pages; shrunk to 3 here."""
-    monkeypatch.setattr(store_module, "_RECORDS_PER_CALL", 3)
+    monkeypatch.setattr(chroma_store, "_RECORDS_PER_CALL", 3)
     long = _document("docs/long.txt", " ".join(f"Line {n} of the long file is here." for n in range(8)) + "\n")
     _write(store, long)
     assert len(store.records("sentences", {long.content_hash})["ids"]) == 8
@@ -145,7 +146,7 @@ def test_a_removal_killed_before_its_records_are_gone_is_repaired(store, monkeyp
 def test_documents_since_an_earlier_read_equal_a_full_read(store, monkeypatch, per_query):
     """Added, replaced, removed and rewritten (same text, a new version) documents, with the known ingest
     times named in one query or one a query (the stretches between them must still cover every time)."""
-    monkeypatch.setattr(store_module, "_TIMES_PER_QUERY", per_query)
+    monkeypatch.setattr(chroma_store, "_TIMES_PER_QUERY", per_query)
     cellar = _document("docs/cellar.txt", "The cellar keeps forty barrels of cider. Its door sticks in winter.\n")
     mill = _document("docs/mill.txt", "The mill grinds rye on Tuesdays. Its wheel is oak.\n")
     for doc in (GARDEN, TOWER, cellar):
@@ -172,8 +173,8 @@ def test_documents_since_reads_back_only_the_records_of_new_versions(store, monk
     known = store.documents()
     _write(store, _document("docs/mill.txt", "The mill grinds rye on Tuesdays. Its wheel is oak.\n"))
     read: list[str] = []
-    records = store_module._document_record
-    monkeypatch.setattr(store_module, "_document_record", lambda meta: read.append(meta["source"]) or records(meta))
+    records = chroma_store._document_record
+    monkeypatch.setattr(chroma_store, "_document_record", lambda meta: read.append(meta["source"]) or records(meta))
     assert set(store.documents_since(known)) == {"docs/garden.txt", "docs/tower.txt", "docs/mill.txt"}
     assert read == ["docs/mill.txt"]
 

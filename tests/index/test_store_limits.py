@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from qa.index.chroma_client import open_persistent_client
+from qa.index.chroma_store import ChromaStore
 from qa.index.chunking import Chunk, Sentence
 from qa.index.documents import Document
-from qa.index.store import ChromaStore, EmbeddedDocument
+from qa.index.store import EmbeddedDocument
 
 SENTENCES = 33_000
 DIM = 8

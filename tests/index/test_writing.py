@@ -12,8 +12,8 @@ from test_store_contract import GARDEN, TOWER, _write
 
 from qa.index import writing
 from qa.index.chroma_client import open_persistent_client
+from qa.index.chroma_store import ChromaStore
 from qa.index.chunking import Chunker
-from qa.index.store import ChromaStore
 
 LEFT_BEHIND = len(Chunker(64, 8).chunks(TOWER)) + len(Chunker(64, 8).sentences(TOWER))
 
