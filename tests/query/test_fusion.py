@@ -78,7 +78,7 @@ def test_the_candidates_hold_every_chunk_that_ranks_in_the_largest_pool():
     model = learned.load("fusion", CHUNK_FEATURES)
     fusion = LearnedFusion(model)
     rng = np.random.default_rng(7)
-    for chunks, documents in [(800, 20), (5000, 98), (60000, 1100)]:
+    for chunks, documents in [(800, 20), (5000, 98), (60000, 1100), (120000, 2000)]:
         for _ in range(5):
             signals = _question(rng, chunks, documents)
             full = model.probability(_reference_features(signals))
