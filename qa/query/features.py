@@ -14,6 +14,7 @@ import numpy as np
 
 from qa.query.answer_types import KINDS, Profile, holds, names_present, numbers_present, profile
 from qa.query.corpus import Corpus
+from qa.query.ordering import ranks
 from qa.text import is_statement, terms, words
 
 RUN_FEATURES = (
@@ -218,12 +219,12 @@ class FeatureExtractor:
         columns = [np.full(n, v) for v in question] + [
             dense,
             dense.max() - dense,
-            np.log1p(_ranks(dense)),
+            np.log1p(ranks(dense) - 1),
             dense_search,
             dense_context,
             cover,
             cover.max() - cover,
-            np.log1p(_ranks(cover)),
+            np.log1p(ranks(cover) - 1),
             cover_search,
             _share(in_near, focus_w),
             _share(in_doc, focus_w),
@@ -359,10 +360,3 @@ def _fit(text: str, kinds: list[str], need: Profile) -> float:
     if not kinds:
         return 1.0
     return sum(holds(text, k, need) for k in kinds) / len(kinds)
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(-values, kind="stable")
-    out = np.empty(len(values))
-    out[order] = np.arange(len(values))
-    return out
