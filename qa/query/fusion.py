@@ -94,7 +94,7 @@ def candidate_rows(signals: ChunkSignals) -> np.ndarray:
     returned), the `LEXICAL_CANDIDATES` best by BM25, the chunks next to those (the neighbour features), and
     every chunk of the documents of the best 20 by either signal (the document features).
 
-    Scoring every chunk cost 112 ms a question at 10,000 documents (523,700 chunks), most of a warm answer,
+    Scoring every chunk cost 92.7 ms a question at 523,700 chunks (`bench/fusion_candidates.py`), mostly
     for chunks with neither signal, which rank far below a pool of at most 50 (`MAX_TOP_K`). The rest of the
     corpus enters only through exact global figures (ranks, best values, document maxima), so a candidate's
     features and probability are the ones scoring every chunk gives it (`tests/query/test_fusion.py`)."""
@@ -133,13 +133,11 @@ def chunk_features(signals: ChunkSignals, rows: np.ndarray | None = None) -> np.
     prev_d, next_d = np.where(same_prev, d[prev], -1.0), np.where(same_next, d[after], -1.0)
     prev_l, next_l = np.where(same_prev, norm(lex[prev]), 0.0), np.where(same_next, norm(lex[after]), 0.0)
     best = float(d.max()) if d.size else 0.0
-    lo = float(d.min()) if d.size else 0.0
-    spread = best - lo
     mine, own_doc = d[rows], doc[rows]
     columns = [
         mine,
         best - mine,
-        (mine - lo) / spread if spread >= 1e-9 else np.zeros_like(mine),
+        minmax(mine, over=d),
         np.log1p(rank_d[rows]),
         norm(lex[rows]),
         np.log1p(rank_l[rows]),
@@ -153,11 +151,13 @@ def chunk_features(signals: ChunkSignals, rows: np.ndarray | None = None) -> np.
     return np.column_stack(columns)
 
 
-def minmax(values: np.ndarray, tie: float = 0.0) -> np.ndarray:
-    """Scaled to 0..1; every value `tie` when they are all the same (0: no signal to rank by; 1: all best)."""
-    if values.size == 0:
+def minmax(values: np.ndarray, tie: float = 0.0, over: np.ndarray | None = None) -> np.ndarray:
+    """Scaled to 0..1 by the range of `over` (default: `values` itself; `values` may be some of its items);
+    every value `tie` when they are all the same (0: no signal to rank by; 1: all best)."""
+    whole = values if over is None else over
+    if values.size == 0 or whole.size == 0:
         return values
-    lo, hi = float(values.min()), float(values.max())
+    lo, hi = float(whole.min()), float(whole.max())
     if hi - lo < 1e-9:
         return np.full_like(values, tie)
     return (values - lo) / (hi - lo)
