@@ -118,6 +118,7 @@ class QAService:
             settings.max_file_bytes,
             settings.follow_links,
             settings.max_text_chars,
+            written=self._cache.put_written if self._cache is not None else None,
         )
         self._engine: _Engine | None = None
         self._lock = threading.Lock()

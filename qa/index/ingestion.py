@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +55,12 @@ class Ingestor:
         max_file_bytes: int,
         follow_links: bool = False,
         max_text_chars: int = 20_000_000,
+        written: Callable[[DocumentRecord, EmbeddedDocument], None] | None = None,
     ):
+        """`written` is told of each document once it is committed (the service keeps its records, so
+        that the reload after an ingest need not read them back from the store)."""
         self._store = store
+        self._written = written
         self._embedder = embedder
         self._chunker = chunker
         self._max_bytes = max_file_bytes
@@ -77,7 +81,10 @@ class Ingestor:
         report = IngestReport(repaired=self._store.repair())
         follow = self._follow_links if follow_links is None else follow_links
         files, report.errors, report.skipped = discover(paths, follow)
-        committed = self._store.documents_since(known or {})
+        if any(p.is_dir() for p in paths):
+            committed = self._store.documents_since(known or {})
+        else:  # files named one by one: only theirs are needed, not a read of every document's record
+            committed = self._store.documents_of([str(f) for f in files])
         todo: list[Document] = []
         for path in files:
             try:
@@ -144,7 +151,9 @@ class Ingestor:
         return EmbeddedDocument(doc, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
 
     def _write(self, entry: EmbeddedDocument, report: IngestReport, bar: tqdm, written: int, total: int) -> int:
-        self._store.write(entry)
+        record = self._store.write(entry)
+        if self._written is not None:
+            self._written(record, entry)
         chunks, sentences = len(entry.chunks), len(entry.sentences)
         report.chunks += chunks
         report.sentences += sentences

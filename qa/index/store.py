@@ -76,12 +76,17 @@ class Store(Protocol):
         """`documents()`, given `known` (an earlier read of them): only what changed since is read back."""
         ...
 
+    def documents_of(self, sources: Collection[str]) -> dict[str, DocumentRecord]:
+        """The committed records of these sources only (those indexed), without reading the rest."""
+        ...
+
     def document_text(self, source: str) -> str | None:
         """The indexed text of a document, which its citation offsets index; None if not indexed."""
         ...
 
-    def write(self, entry: EmbeddedDocument) -> None:
-        """Add a document's records, commit it, then drop its previous version's records."""
+    def write(self, entry: EmbeddedDocument) -> DocumentRecord:
+        """Add a document's records, commit it, then drop its previous version's records; the committed
+        record (its `ingested_at` is set by the write)."""
         ...
 
     def remove(self, source: str) -> bool:

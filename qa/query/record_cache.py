@@ -21,15 +21,16 @@ import shutil
 import threading
 import weakref
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
-from qa.index.store import DocumentRecord
+from qa.index.store import DocumentRecord, EmbeddedDocument
 from qa.query import snapshot_file
 from qa.query.columns import CorpusColumns
+from qa.text import terms
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,21 @@ class RecordCache:
                     log.warning("not caching records in %s: %s", self.folder, exc)
                 self._writable = False
 
+    def put_written(self, record: DocumentRecord, entry: EmbeddedDocument) -> None:
+        """Keep the records of a document this process has just written and committed as `record`: the
+        reload after the ingest finds them here instead of reading them back from the store."""
+        chunks, sentences = entry.chunks, entry.sentences
+        self.put(
+            record,
+            DocumentRecords(
+                list(chunks),
+                [terms(c.text) for c in chunks],
+                list(sentences),
+                [tuple(terms(s.text)) for s in sentences],
+                np.asarray(entry.sentence_vectors, dtype=np.float32),
+            ),
+        )
+
     def snapshot(self) -> Snapshot | None:
         """The last snapshot written for this collection (`snapshot_file.py`), mapped from the file; None
         when there is none, or it is damaged or from another embedder."""
@@ -136,7 +152,7 @@ class RecordCache:
         meta = {
             "cache": self._meta_head(),
             "generation": generation,
-            "documents": [asdict(d) for d in documents.values()],
+            "documents": [_as_dict(d) for d in documents.values()],
         }
         self._writer = threading.Thread(target=self._write_snapshot, args=(meta, columns), name="docqa-snapshot")
         self._writer.start()
@@ -222,6 +238,14 @@ def split_by_source(
         )
         for source, rows in by_sentence.items()
     }
+
+
+_RECORD_FIELDS = [f.name for f in fields(DocumentRecord)]
+
+
+def _as_dict(record: DocumentRecord) -> dict:
+    """`dataclasses.asdict` without its deep copy of every field (0.24 s for 10,000 records)."""
+    return {name: getattr(record, name) for name in _RECORD_FIELDS}
 
 
 def _written(meta: list[str], arrays: dict[str, np.ndarray]) -> bytes:

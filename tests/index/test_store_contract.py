@@ -204,3 +204,43 @@ def test_remove_reads_only_the_document_it_removes(store, monkeypatch):
     assert store.remove("docs/nowhere.txt") is False
     monkeypatch.undo()
     assert set(store.documents()) == {"docs/tower.txt"}
+
+
+def test_write_returns_the_committed_record_and_documents_of_reads_only_those_named(store, monkeypatch):
+    chunker = Chunker(64, 8)
+    chunks, sentences = chunker.chunks(GARDEN), chunker.sentences(GARDEN)
+    vectors = np.vstack([_vector(s.text) for s in sentences])
+    record = store.write(
+        EmbeddedDocument(GARDEN, chunks, chunk_vectors(chunks, sentences, vectors), sentences, vectors)
+    )
+    _write(store, TOWER)
+    assert record == store.documents()[GARDEN.source]
+    assert store.documents_of([GARDEN.source, "docs/never.txt"]) == {GARDEN.source: record}
+    assert store.documents_of([]) == {}
+    monkeypatch.setattr(chroma_store, "_RECORDS_PER_CALL", 1)
+    assert store.documents_of([TOWER.source, GARDEN.source]) == store.documents()
+
+
+def test_a_first_write_after_a_crashed_one_of_the_same_file_leaves_no_records_behind(store, monkeypatch):
+    """A first version skips the search for older records, unless a crashed write of the file left some."""
+    crashed = _document(GARDEN.source, "The greenhouse was half built. Nobody finished the roof.\n")
+    with killed_at_commit(store, monkeypatch):
+        _write(store, crashed)
+    assert store.documents() == {} and store.records("sentences", {crashed.content_hash})["ids"] != []
+    _write(store, GARDEN)
+    assert store.records("sentences", {crashed.content_hash})["ids"] == []
+    assert store.records("chunks", {crashed.content_hash})["ids"] == []
+    assert store.repair() == 0 and len(store.records("sentences", {GARDEN.content_hash})["ids"]) == 2
+
+
+def test_only_a_document_with_an_older_version_searches_for_its_records(store, monkeypatch):
+    searched = []
+    delete_stale = store._delete_stale
+    monkeypatch.setattr(
+        store, "_delete_stale", lambda source, keep_hash: searched.append(source) or delete_stale(source, keep_hash)
+    )
+    _write(store, GARDEN)
+    _write(store, TOWER)
+    assert searched == []
+    _write(store, _document(GARDEN.source, "The greenhouse now grows tulips. The shed is empty.\n"))
+    assert searched == [GARDEN.source] and store.records("sentences", {GARDEN.content_hash})["ids"] == []
