@@ -375,7 +375,7 @@ class QAService:
         mapped = self._cache.mapped_for(engine.corpus.columns) if self._cache and engine else None
         if engine is not None and mapped is not None:
             log.info("serving the snapshot from its file")
-            corpus = Corpus(engine.corpus.documents, mapped)
+            corpus = Corpus(engine.corpus.documents, mapped, engine.corpus.added)
             self._replace(self._build(corpus, engine.generation), unless_replaced=engine)
             del engine, corpus  # questions still running on the old engine free it when they finish
             give_back()

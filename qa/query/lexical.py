@@ -10,6 +10,7 @@ place in the sorted vocabulary, so that the arrays can be kept in a file and mer
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -17,32 +18,6 @@ from qa.query.packed import Packed, Ragged
 
 K1 = 1.5
 B = 0.75
-
-
-class Vocabulary:
-    """The sorted terms of a corpus; a term's number is its place."""
-
-    def __init__(self, words: Packed):
-        self.words = words
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def number(self, term: str) -> int | None:
-        at = bisect.bisect_left(self.words, term)
-        return at if at < len(self.words) and self.words[at] == term else None
-
-    def starting(self, prefix: str) -> range:
-        """The numbers of the terms that start with `prefix` (including the prefix itself)."""
-        lo = bisect.bisect_left(self.words, prefix)
-        hi = lo
-        while hi < len(self.words) and self.words[hi].startswith(prefix):
-            hi += 1
-        return range(lo, hi)
-
-    @staticmethod
-    def of(words: set[str]) -> "Vocabulary":
-        return Vocabulary(Packed.of(sorted(words)))
 
 
 def merged_vocabulary(big: Packed, others: Sequence[Packed]) -> tuple[Packed, list[np.ndarray]]:
@@ -89,8 +64,10 @@ class Inverted:
     rows: np.ndarray
     counts: np.ndarray
 
-    def rows_of(self, term: int) -> np.ndarray:
-        return self.rows[self.starts[term] : self.starts[term + 1]]
+    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that use `term` (ascending) and how often each does."""
+        start, end = int(self.starts[term]), int(self.starts[term + 1])
+        return self.rows[start:end], self.counts[start:end]
 
     def frequencies(self) -> np.ndarray:
         """How many rows use each term, by term number."""
@@ -173,6 +150,12 @@ def _indexed(pairs: np.ndarray, counts: np.ndarray, width: int, vocabulary_size:
     return Inverted(starts, pairs % width, counts.astype(np.int32))
 
 
+class PostingLists(Protocol):
+    """An inverted index as BM25 reads it (`Inverted`, or a stacked one: `stacked.Postings`)."""
+
+    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 class Bm25:
     """BM25 scores of every row (chunk) for a list of query term numbers.
 
@@ -182,7 +165,7 @@ class Bm25:
     documents) and took 4 bytes a posting in the snapshot file. The arithmetic is the same, in float64, so the
     scores are the ones the kept weights gave."""
 
-    def __init__(self, index: Inverted, lengths: np.ndarray):
+    def __init__(self, index: PostingLists, lengths: np.ndarray):
         self.index = index
         self.size = len(lengths)
         average = lengths.mean() if self.size else 1.0
@@ -192,11 +175,10 @@ class Bm25:
         """Each row's score: the sum of its weights for the query terms (a repeated term counts again)."""
         scores = np.zeros(self.size, dtype=np.float32)
         for term in query_terms:
-            start, end = int(self.index.starts[term]), int(self.index.starts[term + 1])
-            df = float(end - start)
+            rows, counts = self.index.postings(term)
+            df = float(len(rows))
             idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
-            rows = self.index.rows[start:end]
-            tf = self.index.counts[start:end].astype(np.float64)
+            tf = counts.astype(np.float64)
             scores[rows] += (idf * tf / (self._norm[rows] + tf)).astype(np.float32)
         return scores
 

@@ -6,15 +6,14 @@ snapshot mapped from a file is usable at once and its size costs no start-up tim
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar, overload
+from typing import Generic, Protocol, TypeVar, overload
 
 import numpy as np
 
 from qa.index.chunking import Chunk, Sentence
 from qa.index.store import DocumentRecord
-from qa.query.columns import CorpusColumns
-from qa.query.packed import Packed, Ragged
 from qa.query.spans import Span
+from qa.query.stacked import Rows
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,38 @@ class _Rows(Sequence[T], Generic[T]):
     __hash__ = None  # type: ignore[assignment]
 
 
+class SentenceColumns(Protocol):
+    """What a sentence row is read from (a `Corpus`)."""
+
+    @property
+    def sources(self) -> Sequence[str]: ...
+    @property
+    def sentence_ids(self) -> Rows[str]: ...
+    @property
+    def sentence_texts(self) -> Rows[str]: ...
+    @property
+    def sentence_leads(self) -> Rows[str]: ...
+    @property
+    def sentence_spans(self) -> Rows[np.ndarray]: ...
+
+
+class ChunkColumns(Protocol):
+    """What a chunk row is read from (a `Corpus`)."""
+
+    @property
+    def sources(self) -> Sequence[str]: ...
+    @property
+    def chunk_ids(self) -> Rows[str]: ...
+    @property
+    def chunk_texts(self) -> Rows[str]: ...
+    @property
+    def chunk_spans(self) -> Rows[np.ndarray]: ...
+
+
 class SentenceTable(_Rows[Sentence]):
-    def __init__(self, columns: CorpusColumns, sources: Sequence[str], doc: np.ndarray):
+    def __init__(self, columns: SentenceColumns, doc: np.ndarray):
         super().__init__(len(columns.sentence_texts))
         self._c = columns
-        self._sources = sources
         self._doc = doc
 
     def _row(self, i: int) -> Sentence:
@@ -77,7 +103,7 @@ class SentenceTable(_Rows[Sentence]):
         position, start, end, paragraph = c.sentence_spans[i].tolist()
         return Sentence(
             c.sentence_ids[i],
-            self._sources[int(self._doc[i])],
+            c.sources[int(self._doc[i])],
             position,
             start,
             end,
@@ -88,18 +114,15 @@ class SentenceTable(_Rows[Sentence]):
 
 
 class ChunkTable(_Rows[TitledChunk]):
-    def __init__(
-        self, columns: CorpusColumns, sources: Sequence[str], doc: np.ndarray, documents: Mapping[str, DocumentRecord]
-    ):
+    def __init__(self, columns: ChunkColumns, doc: np.ndarray, documents: Mapping[str, DocumentRecord]):
         super().__init__(len(columns.chunk_texts))
         self._c = columns
-        self._sources = sources
         self._doc = doc
         self._documents = documents
 
     def _row(self, i: int) -> TitledChunk:
         c = self._c
-        source = self._sources[int(self._doc[i])]
+        source = c.sources[int(self._doc[i])]
         position, start, end = c.chunk_spans[i].tolist()
         record = self._documents.get(source)
         return TitledChunk(
@@ -112,7 +135,7 @@ class ChunkTable(_Rows[TitledChunk]):
 class TermRows(_Rows[tuple[str, ...]]):
     """Row i's terms, as words."""
 
-    def __init__(self, numbers: Ragged, vocabulary: Packed):
+    def __init__(self, numbers: Rows[np.ndarray], vocabulary: Rows[str]):
         super().__init__(len(numbers))
         self._numbers = numbers
         self._vocabulary = vocabulary
@@ -124,7 +147,7 @@ class TermRows(_Rows[tuple[str, ...]]):
 class UnitRows(_Rows[tuple[int, int]]):
     """The run (first, last) each sentence is read in."""
 
-    def __init__(self, units: np.ndarray):
+    def __init__(self, units: Rows[np.ndarray]):
         super().__init__(len(units))
         self._units = units
 

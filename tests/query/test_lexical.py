@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from qa.query.lexical import Vocabulary, WordBm25, inserted, inverted, merged, merged_vocabulary
+from qa.query.lexical import WordBm25, inserted, inverted, merged, merged_vocabulary
 from qa.query.packed import Packed, Ragged
 
 CHUNKS = [["lei", "jun", "xiaomi"], ["xiaomi"], [], ["kingsoft", "xiaomi", "xiaomi", "phone", "phone", "phone"]]
@@ -75,14 +75,6 @@ def test_a_merged_index_answers_as_one_built_from_scratch(keep):
         whole = inverted(Ragged.of([[number[w] for w in ws] for ws in table]), len(union))
         for name in ("starts", "rows", "counts"):
             np.testing.assert_array_equal(getattr(together, name), getattr(whole, name))
-
-
-def test_the_vocabulary_finds_terms_and_the_words_a_prefix_starts():
-    vocabulary = Vocabulary.of({"vaccine", "vaccination", "vacuum", "virus", "été"})
-    assert vocabulary.number("virus") == 3 and vocabulary.number("viru") is None
-    assert vocabulary.number("été") == 4, "UTF-8 byte order is code point order"
-    assert [vocabulary.words[n] for n in vocabulary.starting("vacc")] == ["vaccination", "vaccine"]
-    assert list(vocabulary.starting("zebra")) == []
 
 
 @pytest.mark.parametrize("size,count", [(0, 0), (0, 3), (5, 0), (40, 7), (1000, 300)])
