@@ -21,7 +21,12 @@ sentence vectors. At each size it measures, each in its own process:
 - warm `ask` p50/p95 in a fresh service process after a warm-up, and that process's peak RSS (VmHWM);
 - one more document: a new text file ingested in that same process through `QAService.ingest` (chunked and
   embedded like any file), timed until its question is answered with a citation into it; its embedding time
-  alone is timed too.
+  alone is timed too. Three rounds (ingest, answer, remove), medians reported; the first round also loads
+  the chunker's tokenizer. With `--chroma-server`, a second docqa process (`--watcher`, started and warm
+  before each round) asks the same question until an answer cites the new document, and the time from the
+  start of the ingest is reported too: it notices the change itself (every `refresh_seconds`) and reads the
+  new document's records from the record cache the ingesting process wrote on this machine (another machine
+  would read them from the server).
 
 `--reuse` keeps a collection that already holds N documents (its write time then comes from scale.json,
 or is left out). `--write-only` writes the corpora, records the write times and measures nothing: a
@@ -97,6 +102,7 @@ The station's director, Dr. Ilsa Marchetti, attributes the rise to a late spring
 indoors for an extra month.
 Samples are sequenced at the regional laboratory in Brenn within 48 hours of collection.
 """
+EXTRA_ROUNDS = 3  # one more document ingested, answered and removed this many times (medians reported)
 EXTRA_QUESTION = "How many cases of Ostrava fever did the Harwick Valley field station record in 2031?"
 REUSED = (
     "Vectors reused: every document's chunk and sentence vectors are copied from the stored COVID-QA index, "
@@ -341,8 +347,9 @@ def warm(service: qa.QAService, questions: list[str], rounds: int) -> dict:
 
 
 def serving_worker(collection: str, questions: list[str], rounds: int) -> dict:
-    """In a fresh process: load and warm up, warm asks, peak RSS; then ingest one more document and time
-    until its question is answered from it, in this same process."""
+    """In a fresh process: load and warm up, warm asks, peak RSS; then, `EXTRA_ROUNDS` times, ingest one
+    more document and time until its question is answered from it, in this same process and (with a Chroma
+    server) in another running docqa process (`watcher`); the document is removed after each round."""
     began = time.perf_counter()
     service = qa.load(index_dir=INDEX, collection=collection, auto_ingest=False)
     service.warm_up()
@@ -354,30 +361,73 @@ def serving_worker(collection: str, questions: list[str], rounds: int) -> dict:
     EXTRA.write_text(EXTRA_TEXT, encoding="utf-8")
     source = str(EXTRA)
     service.store.remove(source)  # left over from an interrupted run
-    began = time.perf_counter()
-    report = service.ingest([EXTRA])
-    assert source in report.added, report
-    ingested = time.perf_counter()
-    reply = service.ask(EXTRA_QUESTION)
-    answered = time.perf_counter()
+    shared = bool(os.environ.get("QA_CHROMA_URL"))  # another process can share the corpus only through a server
+    times: dict[str, list[float]] = {"ingest": [], "first_answer": [], "answerable": [], "other_process": []}
+    for _ in range(EXTRA_ROUNDS):
+        other = _start_watcher(collection) if shared else None
+        began_wall, began = time.time(), time.perf_counter()
+        report = service.ingest([EXTRA])
+        assert source in report.added, report
+        ingested = time.perf_counter()
+        reply = service.ask(EXTRA_QUESTION)
+        answered = time.perf_counter()
+        assert any(c.source == source for c in reply.citations), reply
+        times["ingest"].append(ingested - began)
+        times["first_answer"].append(answered - ingested)
+        times["answerable"].append(answered - began)
+        if other is not None:
+            cited_at = json.loads(other.communicate(timeout=300)[0].strip().splitlines()[-1])["cited_at"]
+            times["other_process"].append(cited_at - began_wall)
+        service.store.remove(source)
+        service.ask(questions[0])  # the removal reloaded before the next round
     passages = [s.text for s in _sentences_of(EXTRA_TEXT)]
     forget_recent_passages()  # the ingest just embedded them: time the engine, not the memory of it
     embed_began = time.perf_counter()
     service.embedder.embed_passages(passages)
     row.update(
         {
-            "extra_ingest_s": ingested - began,
-            "extra_first_answer_s": answered - ingested,
-            "extra_answerable_s": answered - began,
+            "extra_rounds": EXTRA_ROUNDS,
+            "extra_ingest_s": statistics.median(times["ingest"]),
+            "extra_first_answer_s": statistics.median(times["first_answer"]),
+            "extra_answerable_s": statistics.median(times["answerable"]),
+            "extra_answerable_each_s": times["answerable"],
             "extra_embed_s": time.perf_counter() - embed_began,
             "extra_sentences": len(passages),
-            "extra_cited": any(c.source == source for c in reply.citations),
             "extra_answer": reply.answer,
             "peak_rss_after_extra_mb": peak_rss_mb(),
         }
     )
-    service.store.remove(source)
+    if times["other_process"]:
+        row["extra_other_process_s"] = statistics.median(times["other_process"])
+        row["extra_other_process_each_s"] = times["other_process"]
+        row["refresh_seconds"] = service.settings.refresh_seconds
     return row
+
+
+def _start_watcher(collection: str) -> subprocess.Popen:
+    """A second docqa process over the same Chroma server (`watcher`), once it has loaded and answered."""
+    other = subprocess.Popen([sys.executable, __file__, "--watcher", collection], stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None
+    if other.stdout.readline().strip() != "ready":
+        raise RuntimeError(f"the watcher process for {collection} did not start")
+    return other
+
+
+def watcher(collection: str) -> dict:
+    """In another process: load and answer, say "ready", then ask the extra document's question until an
+    answer cites it (the service notices another process's ingest itself, every `refresh_seconds`); when
+    that happened (wall clock)."""
+    service = qa.load(index_dir=INDEX, collection=collection, auto_ingest=False)
+    service.warm_up()
+    service.ask(EXTRA_QUESTION)
+    print("ready", flush=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        reply = service.ask(EXTRA_QUESTION)
+        if any(c.source == str(EXTRA) for c in reply.citations):
+            return {"cited_at": time.time(), "answer": reply.answer}
+        time.sleep(0.02)
+    raise RuntimeError("the other process never answered from the new document")
 
 
 def _sentences_of(text: str) -> list[Sentence]:
@@ -586,9 +636,10 @@ def run_documents(
         "| documents | chunks / sentences | write corpus | cold `qa ask`: no record cache / cached"
         " | warm ask p50 / p95 (questions x rounds)"
         f" | peak RSS{' (docqa / Chroma server)' if server else ''}"
-        " | one more document: answerable after (ingest + first answer) | its embedding |"
+        " | one more document: answerable after (ingest + first answer), median of rounds"
+        f"{' | in another process' if server else ''} | its embedding |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if server else ""))
     for r in rows:
         write = f"{r['write_s']:.1f} s" if r.get("write_s") else "reused, not timed"
         print(
@@ -596,9 +647,9 @@ def run_documents(
             f" | {r['cold_uncached_s']:.1f} s / {r['cold_ask_s']:.1f} s (median of {r['cold_runs']})"
             f" | {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms ({r['questions']} x {r['rounds']})"
             f" | {r['peak_rss_mb']:.0f} MB{server_rss(r)}"
-            f" | {r['extra_answerable_s']:.1f} s ({r['extra_ingest_s']:.1f} + {r['extra_first_answer_s']:.1f})"
-            f"{'' if r['extra_cited'] else ' NOT CITED'}"
-            f" | {r['extra_embed_s']:.2f} s |"
+            f" | {r['extra_answerable_s']:.2f} s ({r['extra_ingest_s']:.2f} + {r['extra_first_answer_s']:.2f})"
+            + (f" | {r['extra_other_process_s']:.2f} s" if server else "")
+            + f" | {r['extra_embed_s']:.2f} s |"
         )
     if server:
         return  # the plot shows the embedded run
@@ -623,7 +674,11 @@ def main() -> None:
     )
     parser.add_argument("--worker")
     parser.add_argument("--serving-worker")
+    parser.add_argument("--watcher")
     args = parser.parse_args()
+    if args.watcher:
+        print(json.dumps(watcher(args.watcher)), flush=True)
+        return
     if args.worker:
         print(json.dumps(worker(args.worker, json.loads(sys.stdin.read()), args.rounds)))
         return

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     collection: str = Field("docqa", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}[a-zA-Z0-9]$")
     auto_ingest: bool = Field(True, description="Build the index on first use when it is empty")
     refresh_seconds: float = Field(
-        2.0,
+        1.0,
         ge=0,
         description="How often a running service checks whether another process changed the index, and "
         "reloads it if so (0: never)",
