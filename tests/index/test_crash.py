@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import qa
+from qa.query import corpus as corpus_module
 from qa.query.corpus import Corpus
 
 FILES = 14
@@ -58,9 +59,15 @@ def _raw_counts(svc):
 
 
 @pytest.mark.slow
-def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many):
+@pytest.mark.parametrize("stacked", [False, True], ids=["merged", "stacked"])
+def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many, monkeypatch, stacked):
+    """`stacked`: the documents the repairing ingest adds are stacked on the snapshot of those committed
+    before the kill (`stacked.py`), as on a large corpus, instead of merged into it."""
+    if stacked:
+        monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
+        monkeypatch.setattr(corpus_module, "MERGE_AT", 1)
     index = tmp_path / "index"
-    _ingest_until_killed(index, many, committed_before_kill=3)
+    _ingest_until_killed(index, many, committed_before_kill=7 if stacked else 3)
 
     svc = qa.load(index_dir=index, documents=[many], auto_ingest=False)
     committed = {d.source: d for d in svc.documents()}
@@ -85,6 +92,7 @@ def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many):
         f"{(FILES - 1) * 1000 + 5} units"
         in svc.ask(f"What did the gauge read at station {FILES - 1} log entry 5?").answer
     )
+    assert (svc.corpus().added is not None) == stacked
 
     # The snapshot file the first answer wrote held the documents committed before the kill; the next
     # process maps the one written after the repair, and it holds exactly what is committed now.
@@ -92,6 +100,14 @@ def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many):
     again = qa.load(index_dir=index, documents=[many], auto_ingest=False)
     mapped, plain = again.corpus(), Corpus.load(again._store)
     assert isinstance(mapped.columns.sentence_texts.data, np.memmap), "the next process mapped the file"
-    assert mapped.sources == plain.sources and len(mapped.sources) == FILES
-    assert list(mapped.sentences) == list(plain.sentences)
-    np.testing.assert_array_equal(mapped.bm25_scores(["gauge", "amber"]), plain.bm25_scores(["gauge", "amber"]))
+    assert (mapped.added is not None) == stacked, "stacked on the file written before the repair"
+    assert sorted(mapped.sources) == sorted(plain.sources) and len(mapped.sources) == FILES
+    assert sorted(mapped.sentences, key=lambda s: s.id) == sorted(plain.sentences, key=lambda s: s.id)
+    scores = [
+        {c.chunk.id: float(x) for c, x in zip(corpus.chunks, corpus.bm25_scores(["gauge", "amber"]))}
+        for corpus in (mapped, plain)
+    ]
+    assert scores[0] == scores[1]
+    if not stacked:  # one column set, written after the repair: the same rows in the same order
+        assert mapped.sources == plain.sources and list(mapped.sentences) == list(plain.sentences)
+        np.testing.assert_array_equal(mapped.bm25_scores(["gauge", "amber"]), plain.bm25_scores(["gauge", "amber"]))
