@@ -22,7 +22,7 @@ from qa.query.lexical import Bm25
 from qa.query.packed import IdIndex
 from qa.query.record_cache import RecordCache, split_by_source
 from qa.query.spans import Span
-from qa.query.stacked import Postings, Rows, Stacked, Terms, joined_firsts, renumbered
+from qa.query.stacked import Postings, Rows, Stacked, StackedVectors, Terms, Vectors, joined_firsts, renumbered
 from qa.query.tables import ChunkTable, SentenceTable, TermRows, TitledChunk, UnitRows
 from qa.query.vectors import SentenceVectors
 from qa.text import terms
@@ -66,7 +66,7 @@ class Corpus:
         units: Rows[np.ndarray] = c.units
         self._terms = Terms(c.vocabulary)
         sentence_first, chunk_first = c.sentence_first, c.chunk_first
-        self.sentence_vectors: SentenceVectors = c.vectors
+        self.sentence_vectors: Vectors = c.vectors
         self._ids = [(0, IdIndex(c.sentence_ids, c.sentence_hashes, c.sentence_id_order))]
         lengths = c.chunk_lengths
         chunk_postings, sentence_postings = Postings(c.chunk_postings), Postings(c.sentence_postings)
@@ -91,7 +91,7 @@ class Corpus:
                 joined_firsts(c.sentence_first, a.sentence_first),
                 joined_firsts(c.chunk_first, a.chunk_first),
             )
-            self.sentence_vectors = SentenceVectors.joined([c.vectors, a.vectors], np.arange(n + len(a.vectors)))
+            self.sentence_vectors = StackedVectors(c.vectors, a.vectors)
             self._ids.append((n, IdIndex(a.sentence_ids, a.sentence_hashes, a.sentence_id_order)))
             lengths = np.concatenate([c.chunk_lengths, a.chunk_lengths])
             chunk_postings = Postings(c.chunk_postings, a.chunk_postings, self._terms.added_map, m)

@@ -12,7 +12,8 @@ from qa.query.lexical import Inverted, inverted
 from qa.query.packed import Packed, Ragged
 from qa.query.record_cache import CACHE_FOLDER
 from qa.query.snapshot_file import FILE_NAME, meta_of
-from qa.query.stacked import Postings, Stacked, Terms
+from qa.query.stacked import Postings, Stacked, StackedVectors, Terms
+from qa.query.vectors import SentenceVectors
 
 NOTES = {
     "garden.txt": "The greenhouse grows saffron crocuses. The shed holds twelve rakes.\n",
@@ -202,3 +203,14 @@ def test_a_service_stacks_one_more_document_and_a_new_process_stacks_it_from_the
     assert "rye" in reply.answer and reply.citations[0].source == str(docs / "mill.txt")
     cited = reply.citations[0]
     assert again.document_text(cited.source)[cited.start : cited.end] == cited.text
+
+
+def test_stacked_vectors_gather_rows_from_both_parts_in_the_order_asked():
+    base, added = np.arange(12, dtype=np.float32).reshape(4, 3), np.arange(12, 18, dtype=np.float32).reshape(2, 3)
+    vectors = StackedVectors(SentenceVectors.of(base), SentenceVectors.of(added))
+    assert vectors.shape == (6, 3) and len(vectors) == 6
+    np.testing.assert_array_equal(vectors[[5, 0, 4, 3]], np.vstack([added[1], base[0], added[0], base[3]]))
+    np.testing.assert_array_equal(np.asarray(vectors), np.vstack([base, added]))
+    assert vectors[[]].shape == (0, 3)
+    with pytest.raises(IndexError):
+        vectors[[6]]
