@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 
+from qa.query import corpus as corpus_module
 from qa.query.corpus import Corpus
 
 NOTES = {
@@ -77,3 +78,22 @@ def _arrays(columns) -> dict[str, np.ndarray]:
             for part, array in vars(value).items():
                 found[f"{f.name}.{part}"] = array
     return found
+
+
+def test_a_load_read_a_document_at_a_time_equals_one_read_whole(tmp_path, make_service, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in NOTES.items():
+        (docs / name).write_text(text)
+    service = make_service(docs)
+    service.ingest()
+    whole = Corpus.load(service.store)
+    monkeypatch.setattr(corpus_module, "DOCUMENTS_PER_PART", 1)
+    parts = Corpus.load(service.store)
+    assert parts.documents == whole.documents and len(parts.sources) == 3
+    for name in ("vocabulary", "sentence_terms", "chunk_terms", "sentence_postings", "chunk_postings"):
+        for part, array in vars(getattr(whole.columns, name)).items():
+            np.testing.assert_array_equal(vars(getattr(parts.columns, name))[part], array, err_msg=name)
+    for name, array in _arrays(whole.columns).items():
+        np.testing.assert_array_equal(_arrays(parts.columns)[name], array, err_msg=name)
+    np.testing.assert_array_equal(parts.sentence_vectors, whole.sentence_vectors)
