@@ -370,15 +370,24 @@ class QAService:
 
     def _serve_mapped(self) -> None:
         """Once the snapshot combined in memory after a change is written to its file, answer from the file
-        (`RecordCache.mapped_for`): the same columns, mapped, so the private copy is given back."""
+        (`RecordCache.mapped_for`): the same columns, mapped, so the private copy is given back. Likewise once
+        the documents stacked on a snapshot were merged with it into a new file in the background."""
         engine = self._engine
-        mapped = self._cache.mapped_for(engine.corpus.columns) if self._cache and engine else None
-        if engine is not None and mapped is not None:
-            log.info("serving the snapshot from its file")
-            corpus = Corpus(engine.corpus.documents, mapped, engine.corpus.added)
-            self._replace(self._build(corpus, engine.generation), unless_replaced=engine)
-            del engine, corpus  # questions still running on the old engine free it when they finish
-            give_back()
+        if self._cache is None or engine is None:
+            return
+        current = engine.corpus
+        merged = self._cache.mapped_for(current.added) if current.added is not None else None
+        if merged is not None:
+            corpus = Corpus(current.documents, merged)
+        else:
+            base = self._cache.mapped_for(current.columns)
+            if base is None:
+                return
+            corpus = Corpus(current.documents, base, current.added)
+        log.info("serving the snapshot from its file")
+        self._replace(self._build(corpus, engine.generation), unless_replaced=engine)
+        del engine, current, corpus  # questions still running on the old engine free it when they finish
+        give_back()
 
     def _replace(self, new: _Engine | None, unless_replaced: _Engine | None = None) -> None:
         """Install `new` (None: rebuild on next use). With `unless_replaced`, only if that engine is still

@@ -143,10 +143,12 @@ class Corpus:
         files, or the store); the result holds what a full load holds.
 
         New documents are merged into one column set and the result written back to the cache for the next
-        process, unless the base holds at least `stack_from` (default `STACK_FROM`) sentences, none of its
-        documents was removed or replaced, and the documents added after it hold at most 1/`MERGE_AT` of its
-        sentences: then they are stacked after the base (`stacked.py`) and the snapshot file is left as it
-        is (the next process stacks them the same way, from the cache's per-document files).
+        process, unless the base holds at least `stack_from` (default `STACK_FROM`) sentences and none of its
+        documents was removed or replaced: then they are stacked after the base (`stacked.py`) and the
+        snapshot file is left as it is (the next process stacks them the same way, from the cache's
+        per-document files). Once the stacked documents hold more than 1/`MERGE_AT` of the base's sentences,
+        they are merged into one file in the background (`RecordCache.save_snapshot`) while the stack keeps
+        answering; with no cache, at once.
 
         A snapshot file taken at the store's current settled generation (`Store.settled_generation`) is
         the committed corpus itself: it is used without reading the document list back. Otherwise only the
@@ -179,14 +181,16 @@ class Corpus:
             cache.prune(documents.values())  # (a reload prunes only when a version went: 0.14 s at 10,000 files)
         base = parts[0]
         on_top = [(p, n) for p, n in picks if p > 0]
-        if (
-            stackable
-            and len(on_top) == len(picks) - len(base.sources)
-            and MERGE_AT * sum(_sentences(parts[p], n) for p, n in on_top) <= len(base.sentence_texts)
-        ):
+        grown = MERGE_AT * sum(_sentences(parts[p], n) for p, n in on_top) > len(base.sentence_texts)
+        if stackable and len(on_top) == len(picks) - len(base.sources) and (cache is not None or not grown):
             added = combined(parts[1:], [(p - 1, n) for p, n in on_top]) if on_top else None
+            corpus = cls(documents, base, added)
+            if cache is not None and grown and added is not None:
+                log.info("corpus: merging %d stacked documents into the snapshot, in the background", len(on_top))
+                merged = [corpus.located(s) for s in sorted(corpus.sources)]
+                cache.save_snapshot(documents, lambda: combined([base, added], merged), settled, key=added)
             log.info("corpus: %d documents (%d added after the base snapshot)", len(documents), len(on_top))
-            return cls(documents, base, added)
+            return corpus
         columns = combined(parts, picks)
         if cache is not None and (
             columns is not held or (snapshot is not None and settled and snapshot.generation != settled)

@@ -78,7 +78,7 @@ class RecordCache:
         self._lock = threading.Lock()
         self._writing = threading.Lock()  # one snapshot file write at a time
         self._writer: threading.Thread | None = None
-        self._mapped: tuple[Callable[[], CorpusColumns | None], CorpusColumns | None] = (_nothing, None)
+        self._mapped: tuple[Callable[[], object], CorpusColumns | None] = (_nothing, None)
 
     def get(self, record: DocumentRecord) -> DocumentRecords | None:
         """The document's records if a file matching `record` is kept; None otherwise."""
@@ -143,10 +143,17 @@ class RecordCache:
                 path.unlink(missing_ok=True)
             return None
 
-    def save_snapshot(self, documents: Mapping[str, DocumentRecord], columns: CorpusColumns, generation: str) -> None:
+    def save_snapshot(
+        self,
+        documents: Mapping[str, DocumentRecord],
+        columns: CorpusColumns | Callable[[], CorpusColumns],
+        generation: str,
+        key: object = None,
+    ) -> None:
         """Write the snapshot of `documents`, committed as of the store's settled `generation` ("" if it was
         not settled), in the background (the answer does not wait for it; the process does not exit before
-        it is whole). Writes happen one at a time, the newest last."""
+        it is whole). Writes happen one at a time, the newest last. `columns` may be a function that makes
+        them, in the background too (a merge); `mapped_for(key)` (default: the columns) then finds the file."""
         if not self._writable:
             return
         meta = {
@@ -154,7 +161,9 @@ class RecordCache:
             "generation": generation,
             "documents": [_as_dict(d) for d in documents.values()],
         }
-        self._writer = threading.Thread(target=self._write_snapshot, args=(meta, columns), name="docqa-snapshot")
+        self._writer = threading.Thread(
+            target=self._write_snapshot, args=(meta, columns, columns if key is None else key), name="docqa-snapshot"
+        )
         self._writer.start()
 
     def wait(self) -> None:
@@ -162,7 +171,7 @@ class RecordCache:
         if self._writer is not None:
             self._writer.join()
 
-    def _write_snapshot(self, meta: dict, columns: CorpusColumns) -> None:
+    def _write_snapshot(self, meta: dict, columns: CorpusColumns | Callable[[], CorpusColumns], key: object) -> None:
         """Write unless the file already holds these documents (several processes catching up after one
         ingest would otherwise each write the same file), then map it for `mapped_for`. A failure only
         costs the next start its speed."""
@@ -171,20 +180,21 @@ class RecordCache:
             try:
                 if snapshot_file.meta_of(path) != meta:
                     self.folder.mkdir(parents=True, exist_ok=True)
-                    snapshot_file.write(path, meta, columns)
+                    snapshot_file.write(path, meta, columns() if callable(columns) else columns)
                 written, mapped = snapshot_file.read(path)
                 if written == meta:  # not another process's newer file, renamed over ours meanwhile
-                    self._mapped = (weakref.ref(columns), mapped)
+                    self._mapped = (weakref.ref(key), mapped)
             except Exception as exc:
                 log.warning("not writing the corpus snapshot in %s: %s", self.folder, exc)
 
-    def mapped_for(self, columns: CorpusColumns) -> CorpusColumns | None:
-        """The columns of the snapshot file just written from `columns` (equal to them), mapped; None if
-        that write has not finished or failed. A process that combined a snapshot in memory after a change
-        serves from the file once it is written, and the memory of its own copy goes back: after one more
-        document it would otherwise hold every column in private memory for good."""
+    def mapped_for(self, key: object) -> CorpusColumns | None:
+        """The columns of the snapshot file just written for `key` (the columns written, or the key given
+        with a merge), mapped; None if that write has not finished or failed. A process that combined a
+        snapshot in memory after a change serves from the file once it is written, and the memory of its own
+        copy goes back: after one more document it would otherwise hold every column in private memory for
+        good. After a merge in the background it serves the merged file instead of its stack."""
         made, mapped = self._mapped
-        if made() is not columns or mapped is None:
+        if made() is not key or mapped is None:
             return None
         self._mapped = (_nothing, None)
         return mapped

@@ -214,3 +214,28 @@ def test_stacked_vectors_gather_rows_from_both_parts_in_the_order_asked():
     assert vectors[[]].shape == (0, 3)
     with pytest.raises(IndexError):
         vectors[[6]]
+
+
+def test_stacked_documents_past_an_eighth_of_the_base_are_merged_in_the_background(tmp_path, make_service, monkeypatch):
+    monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in NOTES.items():
+        (docs / name).write_text(text)
+    service = make_service(docs)
+    service.ingest()
+    assert "saffron" in service.ask("What does the greenhouse grow?").answer
+    service._cache.wait()
+    (docs / "mill.txt").write_text(MILL)
+    service.ingest([docs / "mill.txt"])
+    with service._cache._writing:  # the background merge waits here, as a large one would take its time
+        reply = service.ask("What does the mill grind?")
+        assert "rye" in reply.answer and service.corpus().added is not None, "answered from the stack at once"
+    service._cache.wait()
+    merged = service.corpus()
+    assert merged.added is None and isinstance(merged.columns.sentence_texts.data, np.memmap), "the merged file"
+    snapshot = tmp_path / "index" / CACHE_FOLDER / service.settings.collection / FILE_NAME
+    assert {d["source"] for d in meta_of(snapshot)["documents"]} == set(merged.documents)
+    _assert_same_by_id(merged, Corpus.load(service.store))
+    reply = service.ask("What does the mill grind?")
+    assert "rye" in reply.answer and reply.citations[0].source == str(docs / "mill.txt")
