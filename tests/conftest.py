@@ -43,6 +43,23 @@ def make_service(tmp_path):
     return make
 
 
+@pytest.fixture
+def ingest_notes(tmp_path, make_service):
+    """`ingest_notes({name: text})`: the notes written as files into `tmp_path / "docs"`, and a fresh service
+    (`make_service`) that has ingested that folder; returns (folder, service)."""
+
+    def ingest(notes: dict[str, str]) -> tuple[Path, qa.QAService]:
+        docs = tmp_path / "docs"
+        docs.mkdir()
+        for name, text in notes.items():
+            (docs / name).write_text(text)
+        service = make_service(docs)
+        service.ingest()
+        return docs, service
+
+    return ingest
+
+
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory) -> Path:
     """An index of the bundled article, built once, for servers whose test is not about building the index on

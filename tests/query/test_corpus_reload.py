@@ -80,13 +80,8 @@ def _arrays(columns) -> dict[str, np.ndarray]:
     return found
 
 
-def test_a_load_read_a_document_at_a_time_equals_one_read_whole(tmp_path, make_service, monkeypatch):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in NOTES.items():
-        (docs / name).write_text(text)
-    service = make_service(docs)
-    service.ingest()
+def test_a_load_read_a_document_at_a_time_equals_one_read_whole(ingest_notes, monkeypatch):
+    docs, service = ingest_notes(NOTES)
     whole = Corpus.load(service.store)
     monkeypatch.setattr(corpus_module, "DOCUMENTS_PER_PART", 1)
     parts = Corpus.load(service.store)

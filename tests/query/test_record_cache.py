@@ -19,13 +19,8 @@ NOTES = {
 
 
 @pytest.fixture
-def indexed(tmp_path, make_service):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in NOTES.items():
-        (docs / name).write_text(text)
-    service = make_service(docs)
-    service.ingest()
+def indexed(ingest_notes):
+    docs, service = ingest_notes(NOTES)
     return docs, service
 
 

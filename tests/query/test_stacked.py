@@ -60,16 +60,11 @@ def test_stacked_postings_equal_the_index_of_the_whole_table():
 
 
 @pytest.fixture
-def stacked(tmp_path, make_service, monkeypatch):
+def stacked(ingest_notes, monkeypatch):
     """A service over three notes, then two more stacked on their snapshot; and a full load of the same.
     (Stacked however small the base, and until the added documents outgrow it, not an eighth of it.)"""
     monkeypatch.setattr(corpus_module, "MERGE_AT", 1)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in NOTES.items():
-        (docs / name).write_text(text)
-    service = make_service(docs)
-    service.ingest()
+    docs, service = ingest_notes(NOTES)
     base = service.corpus()
     (docs / "mill.txt").write_text(MILL)
     (docs / "harbour.txt").write_text(HARBOUR)
@@ -168,16 +163,11 @@ def test_documents_that_outgrow_an_eighth_of_the_base_are_merged_into_it(stacked
 
 
 def test_a_service_stacks_one_more_document_and_a_new_process_stacks_it_from_the_cache(
-    tmp_path, make_service, monkeypatch
+    tmp_path, make_service, ingest_notes, monkeypatch
 ):
     monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
     monkeypatch.setattr(corpus_module, "MERGE_AT", 1)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in NOTES.items():
-        (docs / name).write_text(text)
-    service = make_service(docs)
-    service.ingest()
+    docs, service = ingest_notes(NOTES)
     assert "saffron" in service.ask("What does the greenhouse grow?").answer
     service._cache.wait()
     snapshot = tmp_path / "index" / CACHE_FOLDER / service.settings.collection / FILE_NAME
@@ -216,14 +206,9 @@ def test_stacked_vectors_gather_rows_from_both_parts_in_the_order_asked():
         vectors[[6]]
 
 
-def test_stacked_documents_past_an_eighth_of_the_base_are_merged_in_the_background(tmp_path, make_service, monkeypatch):
+def test_stacked_documents_past_an_eighth_of_the_base_are_merged_in_the_background(tmp_path, ingest_notes, monkeypatch):
     monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in NOTES.items():
-        (docs / name).write_text(text)
-    service = make_service(docs)
-    service.ingest()
+    docs, service = ingest_notes(NOTES)
     assert "saffron" in service.ask("What does the greenhouse grow?").answer
     service._cache.wait()
     (docs / "mill.txt").write_text(MILL)
