@@ -182,7 +182,9 @@ class ChromaStore:
                 self._delete_stale(doc.source, keep_hash=doc.content_hash)
             self._changed()
             self._call("delete", self._cols["state"].delete, ids=[marker])
-        return _document_record(record)
+        # as stored: Chroma gives back about one float in eight a bit or two off, so the record written may
+        # not equal the one every reader gets (and the record cache matches on `ingested_at`)
+        return self.documents_of([doc.source]).get(doc.source) or _document_record(record)
 
     def remove(self, source: str) -> bool:
         """Uncommit a document first, then delete its records; False if it was not indexed."""
