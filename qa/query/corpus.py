@@ -209,7 +209,8 @@ class Corpus:
     def without(self, sources: set[str]) -> "Corpus":
         """The same snapshot with some documents left out (training asks questions without their paper)."""
         kept = {k: v for k, v in self.documents.items() if k not in sources}
-        return Corpus(kept, combined(self.parts(), [self.located(s) for s in sorted(kept)]))
+        rows = sorted(s for s in self.sources if s not in sources)  # (a document with no records has no rows)
+        return Corpus(kept, combined(self.parts(), [self.located(s) for s in rows]))
 
     def parts(self) -> list[CorpusColumns]:
         """The column sets this corpus reads: the base, and the documents added after it if any."""

@@ -3,6 +3,9 @@ runs that a pronoun continues, and spans whose offsets index the document text."
 
 from query_fakes import corpus_of, document_text
 
+from qa.index.store import DocumentRecord
+from qa.query.corpus import Corpus
+
 GARDEN = [
     "The greenhouse grows saffron crocuses.",
     "They flower in October.",
@@ -66,6 +69,9 @@ def test_without_leaves_a_document_out_and_keeps_the_rest_consistent():
     assert [s.text for s in smaller.sentences] == TOWER
     assert smaller.sentence_vectors.shape == (2, CORPUS.sentence_vectors.shape[1])
     assert smaller.sentence_count({"tower.txt"}) == 2 and smaller.chunks_of({"tower.txt"}).tolist() == [True]
+    empty = DocumentRecord("empty.txt", "0" * 64, "", "", 0, 0, 1.0)  # committed, with no text to split
+    with_empty = Corpus({**CORPUS.documents, "empty.txt": empty}, CORPUS.columns).without({"garden.txt"})
+    assert set(with_empty.documents) == {"tower.txt", "empty.txt"} and with_empty.sources == ["tower.txt"]
 
 
 def test_lexical_statistics_match_prefixes_and_score_chunks():
