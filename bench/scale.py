@@ -391,6 +391,8 @@ def serving_worker(collection: str, questions: list[str], rounds: int) -> dict:
             "extra_first_answer_s": statistics.median(times["first_answer"]),
             "extra_answerable_s": statistics.median(times["answerable"]),
             "extra_answerable_each_s": times["answerable"],
+            "extra_ingest_each_s": times["ingest"],
+            "extra_first_answer_each_s": times["first_answer"],
             "extra_embed_s": time.perf_counter() - embed_began,
             "extra_sentences": len(passages),
             "extra_answer": reply.answer,

@@ -189,6 +189,8 @@ class Corpus:
                 log.info("corpus: merging %d stacked documents into the snapshot, in the background", len(on_top))
                 merged = [corpus.located(s) for s in sorted(corpus.sources)]
                 cache.save_snapshot(documents, lambda: combined([base, added], merged), settled, key=added)
+            elif cache is not None and added is None and snapshot and settled not in ("", snapshot.generation):
+                cache.save_snapshot(documents, base, settled)  # the same documents, now known to be settled
             log.info("corpus: %d documents (%d added after the base snapshot)", len(documents), len(on_top))
             return corpus
         columns = combined(parts, picks)
