@@ -224,22 +224,3 @@ def test_stacked_documents_past_an_eighth_of_the_base_are_merged_in_the_backgrou
     _assert_same_by_id(merged, Corpus.load(service.store))
     reply = service.ask("What does the mill grind?")
     assert "rye" in reply.answer and reply.citations[0].source == str(docs / "mill.txt")
-
-
-def test_a_snapshot_of_an_older_generation_with_the_same_documents_is_saved_as_settled(ingest_notes, monkeypatch):
-    """The generation moved (a document came and went) but the documents are the snapshot's: the load that
-    finds them the same, with nothing to stack, records the new generation, so the next start trusts it."""
-    monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
-    docs, service = ingest_notes(NOTES)
-    service.ask("What does the greenhouse grow?")
-    service._cache.wait()
-    (docs / "mill.txt").write_text(MILL)
-    service.ingest([docs / "mill.txt"])
-    service.store.remove(str(docs / "mill.txt"))
-    cache = service._cache
-    assert cache.snapshot().generation != service.store.settled_generation()
-    again = Corpus.load(service.store, cache=cache)
-    cache.wait()
-    assert again.added is None and cache.snapshot().generation == service.store.settled_generation()
-    monkeypatch.setattr(service.store, "documents_since", lambda known: pytest.fail("the document list was read"))
-    assert Corpus.load(service.store, cache=cache).documents == again.documents
