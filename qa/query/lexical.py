@@ -20,20 +20,21 @@ K1 = 1.5
 B = 0.75
 
 
+def places_in(big: Packed, words: Sequence[str]) -> list[int]:
+    """Each word's number in the sorted vocabulary `big`, or -1 where `big` lacks it; `big` (a large
+    snapshot's) is searched, not decoded."""
+    found = []
+    for word in words:
+        at = bisect.bisect_left(big, word)
+        found.append(at if at < len(big) and big[at] == word else -1)
+    return found
+
+
 def merged_vocabulary(big: Packed, others: Sequence[Packed]) -> tuple[Packed, list[np.ndarray]]:
     """The sorted union of `big` and `others`, and for each input where its terms went (`big` first).
-    Only the small vocabularies are read whole; `big` (a large snapshot's) is searched, not decoded."""
-    present: list[list[int]] = []
-    fresh: set[str] = set()
-    for other in others:
-        found = []
-        for word in other:
-            at = bisect.bisect_left(big, word)
-            hit = at < len(big) and big[at] == word
-            found.append(at if hit else -1)
-            if not hit:
-                fresh.add(word)
-        present.append(found)
+    Only the small vocabularies are read whole (`places_in`)."""
+    present = [places_in(big, list(other)) for other in others]
+    fresh = {word for other, found in zip(others, present) for word, at in zip(other, found) if at < 0}
     new = sorted(fresh)
     places = np.array([bisect.bisect_left(big, w) for w in new], dtype=np.int64)
     map_big = np.arange(len(big), dtype=np.int64) + np.searchsorted(places, np.arange(len(big)), side="right")

@@ -17,7 +17,7 @@ from typing import Generic, Protocol, TypeVar, overload
 import numpy as np
 
 from qa.query.columns import CorpusColumns
-from qa.query.lexical import Inverted
+from qa.query.lexical import Inverted, places_in
 from qa.query.packed import Packed, Ragged
 
 T = TypeVar("T", covariant=True)
@@ -62,10 +62,6 @@ class Stacked(Sequence[R], Generic[R]):
     def __iter__(self) -> Iterator[R]:
         return (self[k] for k in range(len(self)))
 
-    def located(self, row: int) -> tuple[Rows[R], int]:
-        """The part holding `row`, and the row's number in it (a document's rows are all in one part)."""
-        return (self._base, row) if row < self._split else (self._added, row - self._split)
-
 
 class Terms:
     """The base's sorted vocabulary and, numbered after it, the added documents' words it lacks."""
@@ -74,13 +70,10 @@ class Terms:
         self._base = base
         self._size = len(base)
         words = list(added) if added is not None else []
-        places = [bisect.bisect_left(base, w) for w in words]
-        known = [at < self._size and base[at] == w for w, at in zip(words, places)]
-        self._new = sorted(w for w, hit in zip(words, known) if not hit)
+        places = places_in(base, words)
+        self._new = sorted(w for w, at in zip(words, places) if at < 0)
         self._number = {w: self._size + k for k, w in enumerate(self._new)}
-        self.added_map = np.array(
-            [at if hit else self._number[w] for w, at, hit in zip(words, places, known)], dtype=np.int64
-        )
+        self.added_map = np.array([at if at >= 0 else self._number[w] for w, at in zip(words, places)], dtype=np.int64)
 
     def __len__(self) -> int:
         return self._size + len(self._new)

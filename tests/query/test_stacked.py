@@ -42,9 +42,7 @@ def test_a_stacked_column_reads_the_base_then_the_added_rows():
     with pytest.raises(IndexError):
         column[3]
     spans = Stacked(np.arange(8).reshape(4, 2), np.arange(8, 12).reshape(2, 2))
-    assert spans[4].tolist() == [8, 9]
-    part, row = spans.located(5)
-    assert row == 1 and part[row].tolist() == [10, 11]
+    assert spans[4].tolist() == [8, 9] and spans[5].tolist() == [10, 11] and spans[3].tolist() == [6, 7]
 
 
 def test_stacked_postings_equal_the_index_of_the_whole_table():
