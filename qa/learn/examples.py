@@ -18,7 +18,8 @@ from qa.learn.questions import LabelledQuestion
 from qa.query.conversation import condense
 from qa.query.corpus import Corpus
 from qa.query.features import FeatureExtractor, candidates
-from qa.query.fusion import CHUNK_FEATURES, Fusion, chunk_features
+from qa.query.fusion import Fusion, chunk_features
+from qa.query.ordering import ranks
 from qa.query.retrieval import HybridRetriever, Retrieval
 
 _CHUNK_NEGATIVES = 60  # per question: the best-ranked negatives by either signal
@@ -89,7 +90,8 @@ class Examples:
         _, retrieval = self.retrieve(q)
         x = chunk_features(retrieval.signals)
         y = np.array([chunk_label(corpus, i, q) for i in range(len(corpus))], dtype=np.int8)
-        rank = np.minimum(x[:, CHUNK_FEATURES.index("dense_rank")], x[:, CHUNK_FEATURES.index("lexical_rank")])
+        signals = retrieval.signals
+        rank = np.minimum(ranks(signals.dense), ranks(signals.lexical))
         keep = (y == 1) | (rank <= np.sort(rank)[min(_CHUNK_NEGATIVES, len(rank) - 1)])
         return x[keep], y[keep]
 

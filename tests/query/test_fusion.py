@@ -9,7 +9,8 @@ from qa.query.ordering import best_first
 
 
 def _reference_features(signals: ChunkSignals) -> np.ndarray:
-    """Every chunk's features as the fusion computed them before it learned to skip chunks (kept verbatim)."""
+    """Every chunk's features as the fusion computed them before it learned to skip chunks (kept verbatim
+    but for the signal ranks, which no longer follow corpus order past the chunks with a signal)."""
     d, lex, doc = signals.dense.astype(np.float64), signals.lexical.astype(np.float64), signals.doc
     top_lex = float(lex.max()) if lex.size else 0.0
     lex_norm = lex / top_lex if top_lex > 0 else np.zeros_like(lex)
@@ -38,9 +39,9 @@ def _reference_features(signals: ChunkSignals) -> np.ndarray:
         d,
         best - d,
         minmax(d),
-        np.log1p(rank_d),
+        np.log1p(np.minimum(rank_d, min(np.sum(d > d.min()) + 1, 1001))),
         lex_norm,
-        np.log1p(rank_l),
+        np.log1p(np.minimum(rank_l, min(np.sum(lex > lex.min()) + 1, 1001))),
         np.full_like(d, float(top_lex <= 0)),
         best - doc_dense[doc],
         doc_lex[doc],
