@@ -159,3 +159,26 @@ def test_an_ingest_after_a_load_reads_back_only_what_changed(tmp_path, make_serv
     assert report.unchanged == [str(docs / "garden.txt")]
     reply = service.ask("When was the telescope rebuilt?")
     assert "1950" in reply.answer
+
+
+WRAPPED_README = """Frobnicator
+===========
+
+The frobnicator reads configuration from a single TOML file named frob.toml in
+the project root, and it refuses to start when that file is missing or cannot be
+parsed. Environment variables are never consulted.
+
+Writing results to a database is not provided by the frobnicator; pipe its
+output into a loader of your choice instead.
+"""
+
+
+def test_a_hard_wrapped_sentence_is_quoted_whole_with_exact_offsets(ingest_notes):
+    docs, service = ingest_notes({"README.md": WRAPPED_README})
+    reply = service.ask("Where does the frobnicator read its configuration from?")
+    assert reply.supported
+    text = (docs / "README.md").read_text()
+    (citation,) = reply.citations
+    quoted = text[citation.start : citation.end]
+    assert quoted.startswith("The frobnicator reads configuration from a single TOML file named frob.toml in\nthe")
+    assert quoted.endswith("cannot be\nparsed.")

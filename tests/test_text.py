@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from qa.text import is_mostly_non_latin, sentence_spans, terms
+from qa.text import blocks, is_mostly_non_latin, sentence_spans, terms
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")
 
@@ -24,3 +24,54 @@ def test_abbreviation_fragments_are_merged():
 def test_terms_stem_and_drop_question_words():
     assert terms("How big is Xiaomi's tech campus?") == ["xiaomi", "tech", "campus"]
     assert is_mostly_non_latin("雷军的微信签名是什么？") and not is_mostly_non_latin("Who is Lei Jun?")
+
+
+WRAPPED = """Installation
+============
+
+The library reads every file you give it and keeps the exact offsets of each
+sentence, so a citation points at the text as written. It does not change the
+file on disk.
+
+- a list item stays a line of its own
+- and so does the next one, however long its text runs on
+Note: labels such as this one begin a block.
+
+```
+code lines are never joined with each other even when they are long enough
+to_look = like_prose(and_do_not_end, with_a_period)
+```
+"""
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in sentence_spans(text)]
+
+
+def test_a_hard_wrapped_paragraph_gives_whole_sentences():
+    pieces = _pieces(WRAPPED)
+    assert (
+        "The library reads every file you give it and keeps the exact offsets of each\n"
+        "sentence, so a citation points at the text as written." in pieces
+    )
+    assert "It does not change the\nfile on disk." in pieces
+
+
+def test_headings_lists_labels_and_code_keep_their_lines():
+    pieces = _pieces(WRAPPED)
+    assert "Installation" in pieces
+    assert "- a list item stays a line of its own" in pieces
+    assert "- and so does the next one, however long its text runs on" in pieces
+    assert "Note: labels such as this one begin a block." in pieces
+    assert "code lines are never joined with each other even when they are long enough" in pieces
+
+
+def test_one_paragraph_a_line_is_split_line_by_line():
+    """Text whose paragraphs are single long lines (the article, most papers) keeps line blocks: a short line
+    that does not end a sentence (a heading) never runs into the paragraph under it."""
+    paragraph = (
+        "Lei Jun founded the company in 2010 after years at Kingsoft, where he had risen to chief executive. " * 2
+    )
+    text = f"The Early Years At Kingsoft And After That\n{paragraph.strip()}\n"
+    assert _pieces(text)[0] == "The Early Years At Kingsoft And After That"
+    assert all(b.end - b.start <= len(line) for b, line in zip(blocks(text), text.split("\n")))

@@ -156,7 +156,17 @@ def summary(decisions: list[Decision], threshold: float) -> dict[str, float]:
         "top_run_right": _share(d.right for d in answerable),
         "unanswerable_refused": _share(d.best < threshold for d in unanswerable),
         "balanced_precision": balanced_precision(decisions, threshold),
+        "decision_auc": decision_auc(decisions),
     }
+
+
+def decision_auc(decisions: list[Decision]) -> float:
+    """How well the best run's probability tells the questions to answer from those to refuse, at any
+    threshold: the chance that an answerable question whose best run is right outranks an unanswerable one.
+    Compares models whose thresholds differ."""
+    good = [d.best for d in decisions if d.answerable and d.right]
+    bad = [d.best for d in decisions if not d.answerable]
+    return auc(np.array(good + bad), np.array([1] * len(good) + [0] * len(bad)))
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -41,7 +41,7 @@ def perturb(
                     spans=(),
                     evidence=None,
                     origin="perturbed",
-                    meta={"from": q.text},
+                    meta={**q.meta, "from": q.text},
                 )
             )
     return out

@@ -82,13 +82,13 @@ def leave_out(questions: list[LabelledQuestion]) -> list[LabelledQuestion]:
     ]
 
 
-def golden_questions(path: Path, source: str, split: str) -> list[LabelledQuestion]:
+def golden_questions(path: Path, source: str, split: str, domain: str = "article") -> list[LabelledQuestion]:
     """The cases of a golden JSON Lines file about one document."""
     return [
         LabelledQuestion(
             c.id,
             c.question,
-            "article",
+            domain,
             split,
             source,
             tuple(c.history),

@@ -186,11 +186,14 @@ def fit_evidence(
 
 
 def by_group(rows: list[RunRows], model: LearnedModel, threshold: float) -> dict[str, dict[str, float]]:
-    """Summaries by domain and by how the question was made."""
+    """Summaries by domain, by how the question was made, and by the file of written questions (whose
+    original questions and changed forms share a file)."""
     groups: dict[str, list[RunRows]] = {}
     for r in rows:
         groups.setdefault(f"{r.question.domain}/{r.question.origin}", []).append(r)
         groups.setdefault(r.question.domain, []).append(r)
+        if "file" in r.question.meta:
+            groups.setdefault(f"file/{r.question.meta['file']}", []).append(r)
     return {name: summary(decisions(rs, model), threshold) for name, rs in sorted(groups.items())}
 
 

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.learn.fit import Decision, balanced_precision, threshold_for_precision, threshold_for_promise
+from qa.learn.fit import (
+    Decision,
+    balanced_precision,
+    decision_auc,
+    threshold_for_precision,
+    threshold_for_promise,
+)
 from qa.learn.perturb import perturb, replacement_words
 from qa.learn.questions import LabelledQuestion, golden_questions, leave_out, split_documents
 from qa.text import terms
@@ -64,6 +70,14 @@ def test_balanced_precision_weighs_classes_alike():
     assert balanced_precision(d, 0.55) == 2 / 3 / (2 / 3 + 0)
     assert balanced_precision(d, 0.2) == (2 / 3) / (1.0 + 0.5)
     assert threshold_for_precision(d, 0.99) == 0.6
+
+
+def test_decision_auc_ranks_right_answers_against_unanswerable_questions_only():
+    right, wrong = Decision(0.7, True, True), Decision(0.95, False, True)  # an answerable question, wrong run
+    refused = [Decision(0.5, False, False), Decision(0.8, False, False)]
+    assert decision_auc([right, *refused]) == 0.5  # 0.7 outranks 0.5, not 0.8
+    assert decision_auc([right, wrong, *refused]) == 0.5  # the wrong answer's probability does not count
+    assert decision_auc([Decision(0.9, True, True), *refused]) == 1.0
 
 
 def test_promise_threshold_is_the_middle_of_the_feasible_range():
