@@ -28,6 +28,9 @@ WRAP_MIN_CHARACTERS = 40  # a line this long that does not end a sentence runs o
 # A text is hard-wrapped when at most this share of its lines is longer than WRAP_WIDTH: one paragraph a line
 # (the bundled article, 84% of its lines longer; 96 of the 98 COVID-QA papers, 17% or more) keeps line blocks
 WRAP_WIDTH, WRAP_LONG_SHARE = 100, 0.1
+# Mixed into the digest a hard-wrapped text is indexed under (`qa.index.documents.index_hash`): such texts indexed
+# when every line was split on its own get a new digest, and so their sentences anew, at the next ingest
+WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs joined, 2026-12-04"
 _LINE_END = re.compile(r"[.!?:;。！？：；][\"'”’)\]*_`]*\s*$")
 # Lines that begin a block of their own: list items, quotes, headings, table rows, RST directives and
 # underlines, code fences, and "Label: value" lines (a paper's "Date: ...", "DOI: ...")
@@ -100,8 +103,7 @@ def blocks(text: str) -> list[Span]:
     start = block_start = 0
     in_code = False
     lines = text.split("\n")
-    filled = [line for line in lines if line.strip()]
-    wrapped = sum(len(line) > WRAP_WIDTH for line in filled) <= WRAP_LONG_SHARE * len(filled)
+    wrapped = hard_wrapped(text)
     for n, line in enumerate(lines):
         end = start + len(line)
         if _FENCE.match(line):
@@ -112,6 +114,12 @@ def blocks(text: str) -> list[Span]:
             block_start = end + 1
         start = end + 1
     return out
+
+
+def hard_wrapped(text: str) -> bool:
+    """Is `text` broken into lines of about one width (at most `WRAP_LONG_SHARE` of them over `WRAP_WIDTH`)?"""
+    filled = [line for line in text.split("\n") if line.strip()]
+    return sum(len(line) > WRAP_WIDTH for line in filled) <= WRAP_LONG_SHARE * len(filled)
 
 
 def soft_wrap(line: str, following: str) -> bool:

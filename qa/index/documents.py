@@ -17,6 +17,7 @@ from pathlib import Path
 
 from qa.errors import DocumentError
 from qa.index.readers import EXTRACTED_SUFFIXES, PLAIN_SUFFIXES, extract_text
+from qa.text import WRAPPED_SPLIT, hard_wrapped
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,19 @@ def read_document(path: Path, max_bytes: int, max_chars: int = 20_000_000) -> Do
         text=text,
         title=str(meta.get("title") or _first_line(text) or path.stem)[:_TITLE_MAX],
         date=str(meta.get("date") or ""),
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=index_hash(text),
     )
+
+
+def index_hash(text: str) -> str:
+    """The digest a document version is indexed under: of its text, and for hard-wrapped text also of the rule
+    that splits it into sentences (`qa.text.WRAPPED_SPLIT`), so that such a document indexed before that rule
+    (its sentences line fragments) is indexed again by the next ingest, through the usual replacement of a
+    changed document. Every other text's digest is the SHA-256 of its text, as before."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    if hard_wrapped(text):
+        digest.update(WRAPPED_SPLIT.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _check_unpacked_size(path: Path, raw: bytes, max_chars: int) -> None:

@@ -53,6 +53,33 @@ def test_changed_document_is_replaced_not_duplicated(make_service, docs):
     assert _counts(svc)["documents"] == 2
 
 
+WRAPPED = (
+    "The meeting room moved to the ninth floor of the east building last spring, and\n"
+    "it now seats forty people around one long table.\n\n"
+    "Bookings are made through the front desk, which keeps the calendar for every\n"
+    "room in the building and sends a reminder the day before each meeting.\n"
+)
+
+
+def test_a_hard_wrapped_document_split_line_by_line_is_split_anew(make_service, docs, monkeypatch):
+    """An index made before hard-wrapped paragraphs were joined holds line fragments; the next ingest indexes
+    such a document again (its digest includes the splitting rule), and leaves one-paragraph-a-line text alone."""
+    note = docs / "notes.md"
+    note.write_text(WRAPPED, encoding="utf-8")
+    svc = make_service(docs)
+    for module in ("qa.text", "qa.index.documents"):
+        monkeypatch.setattr(f"{module}.hard_wrapped", lambda text: False)  # the rule before 2026-12-04
+    svc.ingest()
+    old = svc._store.records("sentences", {svc._store.documents()[str(note)].content_hash})["texts"]
+    assert "it now seats forty people around one long table." in old
+    monkeypatch.undo()
+    report = svc.ingest()
+    assert report.updated == [str(note)] and report.unchanged == [str(docs / "article.txt")]
+    new = svc._store.records("sentences", {svc._store.documents()[str(note)].content_hash})["texts"]
+    assert new == [WRAPPED.split("\n\n")[0], WRAPPED.split("\n\n")[1].strip()]
+    assert svc.ingest().unchanged == sorted([str(docs / "article.txt"), str(note)])
+
+
 def test_deleted_file_is_forgotten(make_service, docs):
     svc = make_service(docs)
     svc.ingest()
