@@ -30,11 +30,15 @@ WRAP_MIN_CHARACTERS = 40  # a line this long that does not end a sentence runs o
 WRAP_WIDTH, WRAP_LONG_SHARE = 100, 0.1
 # Mixed into the digest a hard-wrapped text is indexed under (`qa.index.documents.index_hash`): such texts indexed
 # when every line was split on its own get a new digest, and so their sentences anew, at the next ingest
-WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs joined, 2026-12-04"
+WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs and list items joined, 2026-12-04"
 _LINE_END = re.compile(r"[.!?:;。！？：；][\"'”’)\]*_`]*\s*$")
-# Lines that begin a block of their own: list items, quotes, headings, table rows, RST directives and
-# underlines, code fences, and "Label: value" lines (a paper's "Date: ...", "DOI: ...")
-_BLOCK_START = re.compile(r"\s*(?:[-*+•>#|]|\d{1,3}[.)]\s|```|\.\.\s|[=~^`-]{3,}\s*$|[A-Z][\w -]{0,30}:\s)")
+_LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+# Lines that are a block of their own: headings, table rows, RST directives and underlines, code fences
+_OWN_BLOCK = re.compile(r"\s*(?:#{1,6}\s|\||```|\.\.\s|[=~^`-]{3,}\s*$)")
+# Lines that begin a block: those, list items, quotes, and "Label: value" lines (a paper's "Date: ...", "DOI: ...")
+_BLOCK_START = re.compile(
+    r"\s*(?:#{1,6}\s|\||```|\.\.\s|[=~^`-]{3,}\s*$|(?:[-*+•]|\d{1,3}[.)])\s|>|[A-Z][\w -]{0,30}:\s)"
+)
 _FENCE = re.compile(r"\s*```")
 
 # Words that only shape a question; they say nothing about which passage answers it.
@@ -124,17 +128,22 @@ def hard_wrapped(text: str) -> bool:
 
 def soft_wrap(line: str, following: str) -> bool:
     """Is the break after `line` a wrap inside a paragraph? Yes when the line is long (or the next one goes on
-    in lower case), does not end a sentence or clause, and the next line is prose of the same indentation
-    rather than the start of a block."""
+    in lower case), does not end a sentence or clause, and the next line goes on at the column where the
+    line's text starts (its indentation, or after a list item's marker) rather than starting a block."""
     return (
         (len(line.strip()) >= WRAP_MIN_CHARACTERS or following.lstrip()[:1].islower())
         and bool(line.strip())
         and bool(following.strip())
         and not _LINE_END.search(line)
-        and not _BLOCK_START.match(line)
+        and not _OWN_BLOCK.match(line)
         and not _BLOCK_START.match(following)
-        and _indent(line) == _indent(following)
+        and _indent(following) == _text_column(line)
     )
+
+
+def _text_column(line: str) -> int:
+    item = _LIST_ITEM.match(line)
+    return item.end() if item else _indent(line)
 
 
 def _indent(line: str) -> int:

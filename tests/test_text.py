@@ -66,6 +66,22 @@ def test_headings_lists_labels_and_code_keep_their_lines():
     assert "code lines are never joined with each other even when they are long enough" in pieces
 
 
+def test_a_wrapped_list_item_runs_on_into_its_hanging_indent():
+    text = (
+        "Some terminals need extra setup before nested bars display as they should here:\n\n"
+        "  * Consoles in general: require support for moving cursors up to the\n"
+        "    previous line.\n"
+        "  * Windows: additionally may require the colorama module to be installed\n"
+        "    before the first bar is drawn.\n"
+    ) * 2
+    pieces = [piece.strip() for piece in _pieces(text)]
+    assert "* Consoles in general: require support for moving cursors up to the\n    previous line." in pieces
+    assert (
+        "* Windows: additionally may require the colorama module to be installed\n    before the first bar is drawn."
+        in pieces
+    )
+
+
 def test_one_paragraph_a_line_is_split_line_by_line():
     """Text whose paragraphs are single long lines (the article, most papers) keeps line blocks: a short line
     that does not end a sentence (a heading) never runs into the paragraph under it."""
