@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from qa.text import blocks, is_mostly_non_latin, sentence_spans, terms
+from qa.text import RUN_ON_MAX, blocks, is_mostly_non_latin, sentence_spans, terms
 
 SEED = Path("seeds/lei-jun-xiaomi.txt")
 
@@ -80,6 +80,13 @@ def test_a_wrapped_list_item_runs_on_into_its_hanging_indent():
         "* Windows: additionally may require the colorama module to be installed\n    before the first bar is drawn."
         in pieces
     )
+
+
+def test_wrapped_text_without_sentence_ends_does_not_become_one_huge_sentence():
+    line = "word another thing here and more words to fill the line up"
+    spans = sentence_spans(f"{line}\n" * 2000)
+    assert len(spans) > 100
+    assert max(s.end - s.start for s in spans) <= RUN_ON_MAX + len(line) + 1
 
 
 def test_one_paragraph_a_line_is_split_line_by_line():
