@@ -32,13 +32,13 @@ WRAP_WIDTH, WRAP_LONG_SHARE = 100, 0.1
 # when every line was split on its own get a new digest, and so their sentences anew, at the next ingest
 WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs and list items joined, runs capped, 2026-12-04"
 _LINE_END = re.compile(r"[.!?:;。！？：；][\"'”’)\]*_`]*\s*$")
-_LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_LIST_MARKER = r"(?:[-*+•]|\d{1,3}[.)])\s"
+_LIST_ITEM = re.compile(rf"\s*{_LIST_MARKER}\s*")
 # Lines that are a block of their own: headings, table rows, RST directives and underlines, code fences
-_OWN_BLOCK = re.compile(r"\s*(?:#{1,6}\s|\||```|\.\.\s|[=~^`-]{3,}\s*$)")
+_OWN = r"#{1,6}\s|\||```|\.\.\s|[=~^`-]{3,}\s*$"
+_OWN_BLOCK = re.compile(rf"\s*(?:{_OWN})")
 # Lines that begin a block: those, list items, quotes, and "Label: value" lines (a paper's "Date: ...", "DOI: ...")
-_BLOCK_START = re.compile(
-    r"\s*(?:#{1,6}\s|\||```|\.\.\s|[=~^`-]{3,}\s*$|(?:[-*+•]|\d{1,3}[.)])\s|>|[A-Z][\w -]{0,30}:\s)"
-)
+_BLOCK_START = re.compile(rf"\s*(?:{_OWN}|{_LIST_MARKER}|>|[A-Z][\w -]{{0,30}}:\s)")
 _FENCE = re.compile(r"\s*```")
 _ANY_END = re.compile(r"[.!?。！？]")
 RUN_ON_MAX = 1000  # characters a joined block may run without a sentence end
@@ -105,7 +105,7 @@ def sentence_spans(text: str) -> list[Span]:
 def blocks(text: str) -> list[Span]:
     """The lines of `text`; in a hard-wrapped text, the lines of each paragraph joined into one block (never
     inside a fenced code block, and never past `RUN_ON_MAX` characters without a sentence end, so that text
-    with no punctuation does not become one huge sentence: 400 KB of it took 10 times as long to embed)."""
+    with no punctuation does not become one huge sentence: 940 KB of it took 10 times as long to ingest)."""
     out: list[Span] = []
     start = block_start = since_end = 0
     in_code = False
