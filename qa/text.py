@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from qa.punkt import Punkt
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9$%.,'-]*[A-Za-z0-9%]|[A-Za-z0-9]")
-_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]*$")
+_ENDS = ".!?。！？"  # characters that end a sentence
+_SENTENCE_END = re.compile(rf"[{_ENDS}][\"'”’)\]]*$")
 _NON_LATIN = re.compile(r"[^\x00-\u024f\s\d\W]")
 MIN_SENTENCE_WORDS = 4
 WRAP_MIN_CHARACTERS = 40  # a line this long that does not end a sentence runs on (headings are shorter)
@@ -31,7 +32,7 @@ WRAP_WIDTH, WRAP_LONG_SHARE = 100, 0.1
 # Mixed into the digest a hard-wrapped text is indexed under (`qa.index.documents.index_hash`): such texts indexed
 # when every line was split on its own get a new digest, and so their sentences anew, at the next ingest
 WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs and list items joined, runs capped, 2026-12-04"
-_LINE_END = re.compile(r"[.!?:;。！？：；][\"'”’)\]*_`]*\s*$")
+_LINE_END = re.compile(rf"[{_ENDS}:;：；][\"'”’)\]*_`]*\s*$")  # a sentence or clause ends the line
 _LIST_MARKER = r"(?:[-*+•]|\d{1,3}[.)])\s"
 _LIST_ITEM = re.compile(rf"\s*{_LIST_MARKER}\s*")
 # Lines that are a block of their own: headings, table rows, RST directives and underlines, code fences
@@ -40,7 +41,7 @@ _OWN_BLOCK = re.compile(rf"\s*(?:{_OWN})")
 # Lines that begin a block: those, list items, quotes, and "Label: value" lines (a paper's "Date: ...", "DOI: ...")
 _BLOCK_START = re.compile(rf"\s*(?:{_OWN}|{_LIST_MARKER}|>|[A-Z][\w -]{{0,30}}:\s)")
 _FENCE = re.compile(r"\s*```")
-_ANY_END = re.compile(r"[.!?。！？]")
+_ANY_END = re.compile(f"[{_ENDS}]")
 RUN_ON_MAX = 1000  # characters a joined block may run without a sentence end
 
 # Words that only shape a question; they say nothing about which passage answers it.
