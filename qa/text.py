@@ -31,7 +31,7 @@ WRAP_MIN_CHARACTERS = 40  # a line this long that does not end a sentence runs o
 WRAP_WIDTH, WRAP_LONG_SHARE = 100, 0.1
 # Mixed into the digest a hard-wrapped text is indexed under (`qa.index.documents.index_hash`): such texts indexed
 # when every line was split on its own get a new digest, and so their sentences anew, at the next ingest
-WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs and list items joined, runs capped, 2026-12-04"
+WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs, list items and definitions joined, runs capped, 2026-12-04"
 _LINE_END = re.compile(rf"[{_ENDS}:;：；][\"'”’)\]*_`]*\s*$")  # a sentence or clause ends the line
 _LIST_MARKER = r"(?:[-*+•]|\d{1,3}[.)])\s"
 _LIST_ITEM = re.compile(rf"\s*{_LIST_MARKER}\s*")
@@ -134,17 +134,22 @@ def hard_wrapped(text: str) -> bool:
 
 
 def soft_wrap(line: str, following: str) -> bool:
-    """Is the break after `line` a wrap inside a paragraph? Yes when the line is long (or the next one goes on
-    in lower case), does not end a sentence or clause, and the next line goes on at the column where the
-    line's text starts (its indentation, or after a list item's marker) rather than starting a block."""
-    return (
-        (len(line.strip()) >= WRAP_MIN_CHARACTERS or following.lstrip()[:1].islower())
-        and bool(line.strip())
-        and bool(following.strip())
-        and not _LINE_END.search(line)
-        and not _OWN_BLOCK.match(line)
-        and not _BLOCK_START.match(following)
-        and _indent(following) == _text_column(line)
+    """Is the break after `line` a wrap inside a paragraph? Not when the line ends a sentence or clause, is a
+    block of its own, or the next line starts a block. Yes when the next line goes on at the column where the
+    line's text starts (its indentation, or after a list item's marker) and the line is long or the next one
+    goes on in lower case; and yes when the next line is indented deeper: a term and its definition, as in
+    an RST or numpydoc parameter list ("desc : str, optional" over "    Prefix for the progress bar.")."""
+    if (
+        not line.strip()
+        or not following.strip()
+        or _LINE_END.search(line)
+        or _OWN_BLOCK.match(line)
+        or _BLOCK_START.match(following)
+    ):
+        return False
+    column, indent = _text_column(line), _indent(following)
+    return indent > column or (
+        indent == column and (len(line.strip()) >= WRAP_MIN_CHARACTERS or following.lstrip()[:1].islower())
     )
 
 

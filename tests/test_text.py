@@ -82,6 +82,28 @@ def test_a_wrapped_list_item_runs_on_into_its_hanging_indent():
     )
 
 
+def test_a_parameter_term_runs_on_into_its_deeper_indented_definition():
+    """An RST or numpydoc parameter list: the term line names what its definition is about."""
+    text = (
+        "The keyword arguments of the constructor are described in the list below, one per item:\n\n"
+        "* desc  : str, optional\n"
+        "    Prefix for the progress bar.\n"
+        "* total  : int or float, optional\n"
+        "    The number of expected iterations. If unspecified, the length of the\n"
+        "    iterable is used if possible.\n"
+        "Parameters\n"
+        "----------\n"
+        "refresh  : bool, optional\n"
+        "    Forces refresh [default: True].\n"
+    ) * 2
+    pieces = [piece.strip() for piece in _pieces(text)]
+    assert "* desc  : str, optional\n    Prefix for the progress bar." in pieces
+    assert "* total  : int or float, optional\n    The number of expected iterations." in pieces
+    assert "If unspecified, the length of the\n    iterable is used if possible." in pieces
+    assert "refresh  : bool, optional\n    Forces refresh [default: True]." in pieces
+    assert "Parameters" in pieces
+
+
 def test_wrapped_text_without_sentence_ends_does_not_become_one_huge_sentence():
     line = "word another thing here and more words to fill the line up"
     spans = sentence_spans(f"{line}\n" * 2000)

@@ -57,6 +57,14 @@ _REASON_A = re.compile(
 )
 _NUMBER_WORD = _NUMBER_A.pattern
 _AUXILIARY = r"(?:is|was|are|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must)"
+# A leading condition or time clause set off by a comma before the question proper: "When tqdm is used in a
+# pipe, which stream ...?", "Once appeared, when do ...?". The kind of fact asked for is read from what
+# follows it. "When did ..." is itself the question, so the clause may not open with an auxiliary.
+_LEADING_CLAUSE = re.compile(
+    rf"^\s*(?:when|if|once|after|before|while|as|since|where|although|given)\s+(?!{_AUXILIARY}\b)[^,?]+,\s*"
+    rf"(?=(?:what|which|who|whom|whose|when|where|why|how|{_AUXILIARY})\b)",
+    re.IGNORECASE,
+)
 _ATTRIBUTE_Q = re.compile(
     rf"\b(?:what|which|how many|how much)\s+(?!{_AUXILIARY}\b)((?:[a-z-]+\s+){{0,1}}[a-z-]+)|"
     r"\bwhat\s+(?:is|was|are|were)\s+(?:(?:the|his|her|its|their|a|an)\s+)?(.+?)"
@@ -93,7 +101,8 @@ class Profile:
 
 def profile(question: str) -> Profile:
     """Read the question's needs from its wording (English patterns; a few Chinese ones)."""
-    kinds = frozenset(k for k, (asked, _) in _PATTERNS.items() if asked.search(question))
+    main = _LEADING_CLAUSE.sub("", question, count=1)
+    kinds = frozenset(k for k, (asked, _) in _PATTERNS.items() if asked.search(main))
     if "count" in kinds:
         kinds = kinds | {"number"}
     if "money" in kinds:
