@@ -31,7 +31,7 @@ WRAP_MIN_CHARACTERS = 40  # a line this long that does not end a sentence runs o
 WRAP_WIDTH, WRAP_LONG_SHARE = 100, 0.1
 # Mixed into the digest a hard-wrapped text is indexed under (`qa.index.documents.index_hash`): such texts indexed
 # when every line was split on its own get a new digest, and so their sentences anew, at the next ingest
-WRAPPED_SPLIT = "\0sentences: hard-wrapped paragraphs, list items and definitions joined, runs capped, 2026-12-04"
+WRAPPED_SPLIT = "\0sentences: wrapped paragraphs, list items, definitions and parentheses joined, runs capped, 2026-12-04"
 _LINE_END = re.compile(rf"[{_ENDS}:;：；][\"'”’)\]*_`]*\s*$")  # a sentence or clause ends the line
 _LIST_MARKER = r"(?:[-*+•]|\d{1,3}[.)])\s"
 _LIST_ITEM = re.compile(rf"\s*{_LIST_MARKER}\s*")
@@ -137,8 +137,8 @@ def soft_wrap(line: str, following: str) -> bool:
     """Is the break after `line` a wrap inside a paragraph? Not when the line ends a sentence or clause, is a
     block of its own, or the next line starts a block. Yes when the next line goes on at the column where the
     line's text starts (its indentation, or after a list item's marker) and the line is long or the next one
-    goes on in lower case; and yes when the next line is indented deeper: a term and its definition, as in
-    an RST or numpydoc parameter list ("desc : str, optional" over "    Prefix for the progress bar.")."""
+    goes on in lower case or with a parenthesis; and yes when the next line is indented deeper: a term and its
+    definition, as in an RST or numpydoc parameter list ("desc : str, optional" over "    Prefix for the bar.")."""
     if (
         not line.strip()
         or not following.strip()
@@ -149,8 +149,13 @@ def soft_wrap(line: str, following: str) -> bool:
         return False
     column, indent = _text_column(line), _indent(following)
     return indent > column or (
-        indent == column and (len(line.strip()) >= WRAP_MIN_CHARACTERS or following.lstrip()[:1].islower())
+        indent == column and (len(line.strip()) >= WRAP_MIN_CHARACTERS or _goes_on(following.lstrip()[:1]))
     )
+
+
+def _goes_on(first: str) -> bool:
+    """Does a line starting with this character continue a sentence (lower case, or an opening parenthesis)?"""
+    return first.islower() or first == "("
 
 
 def _text_column(line: str) -> int:
@@ -163,11 +168,12 @@ def _indent(line: str) -> int:
 
 
 def _merge_fragments(text: str, pieces: list[Span]) -> list[Span]:
-    """Join tiny pieces (e.g. a split after "Mr.") to the previous piece of the same block."""
+    """Join tiny pieces (e.g. a split after "Mr.") and pieces that open with a closing bracket (a split inside
+    parentheses: "(not even curses!), just Python") to the previous piece of the same block."""
     merged: list[Span] = []
     for piece in pieces:
         short = len(text[piece.start : piece.end].split()) < MIN_SENTENCE_WORDS
-        if merged and short:
+        if merged and (short or text[piece.start] in ")]"):
             merged[-1] = Span(merged[-1].start, piece.end)
         elif merged and len(text[merged[-1].start : merged[-1].end].split()) < MIN_SENTENCE_WORDS:
             merged[-1] = Span(merged[-1].start, piece.end)

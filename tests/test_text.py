@@ -104,6 +104,25 @@ def test_a_parameter_term_runs_on_into_its_deeper_indented_definition():
     assert "Parameters" in pieces
 
 
+def test_a_sentence_split_inside_parentheses_is_joined_again():
+    text = (
+        "The package works on any platform\n"
+        "(Linux, Windows, Mac, FreeBSD, NetBSD, Solaris/SunOS),\n"
+        "in any console or in a GUI, and is friendly with notebooks as well.\n\n"
+        "It does not require any other packages to be installed (not even curses!), just\n"
+        "Python and an environment supporting carriage return and line feed characters.\n"
+    ) * 2
+    pieces = _pieces(text)
+    assert (
+        "The package works on any platform\n(Linux, Windows, Mac, FreeBSD, NetBSD, Solaris/SunOS),\n"
+        "in any console or in a GUI, and is friendly with notebooks as well." in pieces
+    )
+    assert (
+        "It does not require any other packages to be installed (not even curses!), just\n"
+        "Python and an environment supporting carriage return and line feed characters." in pieces
+    )
+
+
 def test_wrapped_text_without_sentence_ends_does_not_become_one_huge_sentence():
     line = "word another thing here and more words to fill the line up"
     spans = sentence_spans(f"{line}\n" * 2000)
