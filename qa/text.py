@@ -31,7 +31,7 @@ WRAP_MIN_CHARACTERS = 40  # a line this long that does not end a sentence runs o
 WRAP_WIDTH, WRAP_LONG_SHARE = 100, 0.1
 # Mixed into the digest a hard-wrapped text is indexed under (`qa.index.documents.index_hash`): such texts indexed
 # when every line was split on its own get a new digest, and so their sentences anew, at the next ingest
-WRAPPED_SPLIT = "\0sentences: wrapped paragraphs, list items, definitions and parentheses joined, runs capped, 2026-12-04"
+WRAPPED_SPLIT = "\0sentences: wrapped paragraphs, items, definitions and parentheses joined, literals kept, 2026-12-04"
 _LINE_END = re.compile(rf"[{_ENDS}:;：；][\"'”’)\]*_`]*\s*$")  # a sentence or clause ends the line
 _LIST_MARKER = r"(?:[-*+•]|\d{1,3}[.)])\s"
 _LIST_ITEM = re.compile(rf"\s*{_LIST_MARKER}\s*")
@@ -41,6 +41,8 @@ _OWN_BLOCK = re.compile(rf"\s*(?:{_OWN})")
 # Lines that begin a block: those, list items, quotes, and "Label: value" lines (a paper's "Date: ...", "DOI: ...")
 _BLOCK_START = re.compile(rf"\s*(?:{_OWN}|{_LIST_MARKER}|>|[A-Z][\w -]{{0,30}}:\s)")
 _FENCE = re.compile(r"\s*```")
+# A line opening an RST literal block ("Example::", ".. code:: python"): the lines indented under it are code
+_LITERAL_OPENS = re.compile(r"::(\s+[\w+-]+)?\s*$")
 _ANY_END = re.compile(f"[{_ENDS}]")
 RUN_ON_MAX = 1000  # characters a joined block may run without a sentence end
 
@@ -105,24 +107,30 @@ def sentence_spans(text: str) -> list[Span]:
 
 def blocks(text: str) -> list[Span]:
     """The lines of `text`; in a hard-wrapped text, the lines of each paragraph joined into one block (never
-    inside a fenced code block, and never past `RUN_ON_MAX` characters without a sentence end, so that text
-    with no punctuation does not become one huge sentence: 940 KB of it took 10 times as long to ingest)."""
+    inside a fenced code block or an RST literal block, and never past `RUN_ON_MAX` characters without a sentence
+    end, so that text with no punctuation does not become one huge sentence: 940 KB of it took 10 times as long to
+    ingest)."""
     out: list[Span] = []
     start = block_start = since_end = 0
     in_code = False
+    literal: int | None = None  # the indentation of the line that opened an RST literal block, while in one
     lines = text.split("\n")
     wrapped = hard_wrapped(text)
     for n, line in enumerate(lines):
         end = start + len(line)
         if _FENCE.match(line):
             in_code = not in_code
+        if literal is not None and line.strip() and _indent(line) <= literal:
+            literal = None
         if _ANY_END.search(line):
             since_end = end
         following = lines[n + 1] if n + 1 < len(lines) else ""
         run_on = end - max(block_start, since_end) < RUN_ON_MAX
-        if in_code or not wrapped or not run_on or not soft_wrap(line, following):
+        if in_code or literal is not None or not wrapped or not run_on or not soft_wrap(line, following):
             out.append(Span(block_start, end))
             block_start = end + 1
+        if literal is None and _LITERAL_OPENS.search(line):
+            literal = _indent(line)
         start = end + 1
     return out
 

@@ -41,6 +41,18 @@ Note: labels such as this one begin a block.
 code lines are never joined with each other even when they are long enough
 to_look = like_prose(and_do_not_end, with_a_period)
 ```
+
+.. code:: sh
+
+    snap install the-package  # implies --stable, i.e. latest tagged release
+    snap install the-package  --candidate  # master branch
+
+Nor are the lines of a literal block, opened by a double colon::
+
+    the_lines = of_this_block(are, code, even, when, they, are, long)
+    and_the_next = one(too)
+Text at the margin is prose again, and it goes on over
+two lines.
 """
 
 
@@ -64,6 +76,9 @@ def test_headings_lists_labels_and_code_keep_their_lines():
     assert "- and so does the next one, however long its text runs on" in pieces
     assert "Note: labels such as this one begin a block." in pieces
     assert "code lines are never joined with each other even when they are long enough" in pieces
+    assert "    snap install the-package  # implies --stable, i.e. latest tagged release" in pieces
+    assert "    the_lines = of_this_block(are, code, even, when, they, are, long)" in pieces
+    assert "Text at the margin is prose again, and it goes on over\ntwo lines." in pieces
 
 
 def test_a_wrapped_list_item_runs_on_into_its_hanging_indent():
