@@ -109,6 +109,9 @@ class Corpus:
         positions = np.concatenate([x.sentence_spans[:, 0] for _, x in self._parts])
         self.sentence_position = (positions / np.maximum(1, per_doc[self.sentence_doc] - 1)).astype(np.float32)
         self._term = lru_cache(maxsize=1 << 16)(self._terms.number)
+        # A question's terms are matched once per candidate run, and each match searches the vocabulary
+        # (decoding a word at every step): 163 searches an article question, a third of the rules' time
+        self._matches = lru_cache(maxsize=1 << 16)(self._find_matches)
         self._bm25 = Bm25(chunk_postings, lengths)
         self._sentence_postings = sentence_postings
         n = len(self.sentence_doc)
@@ -257,19 +260,22 @@ class Corpus:
         n = self._term(term)
         return float(self._idf[n]) if n is not None and self._df[n] > 0 else self.max_idf
 
-    def matches(self, term: str) -> list[str]:
+    def matches(self, term: str) -> tuple[str, ...]:
         """The corpus terms that count as this term: itself, and from four letters on, the longer
         words it starts and the shorter words that start it ("vaccin" ~ "vaccination")."""
+        return self._matches(term)
+
+    def _find_matches(self, term: str) -> tuple[str, ...]:
         own = self._term(term)
         found = [term] if own is not None and self._df[own] > 0 else []
         if len(term) < _PREFIX_MIN:
-            return found
+            return tuple(found)
         found += [self._terms[n] for n in self._terms.starting(term) if n != own and self._df[n] > 0]
         for k in range(_PREFIX_MIN, len(term)):
             shorter = self._term(term[:k])
             if shorter is not None and self._df[shorter] > 0:
                 found.append(term[:k])
-        return found
+        return tuple(found)
 
     def sentences_with(self, term: str) -> np.ndarray:
         """Indexes of the sentences that use the term or a word matching it (sorted)."""

@@ -31,6 +31,7 @@ class TitledChunk:
 
 
 T = TypeVar("T")
+_TERM_ROWS_KEPT = 1 << 14  # sentences whose words `TermRows` keeps decoded (about 3 MB)
 
 
 class _Rows(Sequence[T], Generic[T]):
@@ -133,15 +134,22 @@ class ChunkTable(_Rows[TitledChunk]):
 
 
 class TermRows(_Rows[tuple[str, ...]]):
-    """Row i's terms, as words."""
+    """Row i's terms, as words. Rows read are kept (bounded): every word is decoded from the packed vocabulary,
+    and the same candidate sentences come back question after question."""
 
     def __init__(self, numbers: Rows[np.ndarray], vocabulary: Rows[str]):
         super().__init__(len(numbers))
         self._numbers = numbers
         self._vocabulary = vocabulary
+        self._kept: dict[int, tuple[str, ...]] = {}
 
     def _row(self, i: int) -> tuple[str, ...]:
-        return tuple(self._vocabulary[int(n)] for n in self._numbers[i])
+        kept = self._kept.get(i)
+        if kept is None:
+            if len(self._kept) >= _TERM_ROWS_KEPT:
+                self._kept.clear()
+            kept = self._kept[i] = tuple(self._vocabulary[int(n)] for n in self._numbers[i])
+        return kept
 
 
 class UnitRows(_Rows[tuple[int, int]]):
