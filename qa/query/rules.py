@@ -17,10 +17,10 @@ from qa.query.answer_types import Profile, names_present, profile, satisfies
 from qa.query.corpus import Corpus
 from qa.query.evidence import Evidence, Ranking
 from qa.query.explain import Explanation, RunExplanation
-from qa.query.features import coverage
+from qa.query.features import candidates, coverage
 from qa.query.fusion import minmax
 from qa.query.retrieval import Retrieval
-from qa.text import is_statement, terms
+from qa.text import terms
 
 _ATTRIBUTE_Q = re.compile(
     r"\bwhat (?:is|was|are|were) (?:the |his |her |its |their |a |an )?(.+?)"
@@ -120,13 +120,9 @@ class RulesEvidenceRanker:
         return dict(zip(ids, sims.tolist()))
 
     def _candidates(self, retrieval: Retrieval) -> dict[tuple[int, int], int]:
-        seen: dict[tuple[int, int], int] = {}
-        for rank, ranked in enumerate(retrieval.top):
-            for i in self._corpus.chunk_sentences[ranked.index]:
-                unit = self._corpus.units[int(i)]
-                if unit not in seen and is_statement(self._corpus.sentence_text(unit[1])):
-                    seen[unit] = rank
-        return seen
+        """The runs of the top chunks (as the learned model finds them), each with its best chunk's rank."""
+        found = candidates(self._corpus, [(r.index, r.score) for r in retrieval.top])
+        return {unit: int(rank) for unit, rank in zip(found.units, found.chunk_rank)}
 
 
 def _single_kind(need: Profile) -> Profile:
