@@ -5,8 +5,9 @@
 Dev questions are `bench/train_ranker.py`'s dev split: COVID-QA dev papers (asked, without their paper,
 with a word changed), the article's dev golden set and the held-back 30% of its training questions with
 their changed forms. For each way of using the reader, the threshold is the one `qa/learn/fit.py` keeps
-for the learned model (the golden dev set's promise where one reaches it, else the balanced precision),
-and the dev figures by group are printed. `--write` stores the chosen way and threshold in the reader's
+for the learned model (the golden dev set's promise where one reaches it, else the balanced precision), except
+for `read`, a veto on the rules' answers, whose threshold follows the veto's budget rule (`bench/veto_eval.py`:
+at most 2% of the rules' right dev answers vetoed); the dev figures by group are printed. `--write` stores the chosen way and threshold in the reader's
 card (`reader.json`). Test data is never read here; `bench/learned_eval.py` reports on it.
 """
 
@@ -22,7 +23,14 @@ from train_ranker import ARTICLE_DEV, dataset
 from qa import offline
 from qa.eval.golden import THRESHOLDS
 from qa.learn.examples import run_label
-from qa.learn.fit import Decision, summary, threshold_for_precision, threshold_for_promise
+from qa.learn.fit import (
+    VETO_BUDGET,
+    Decision,
+    summary,
+    threshold_for_budget,
+    threshold_for_precision,
+    threshold_for_promise,
+)
 from qa.query import learned
 from qa.query.evidence import LearnedEvidenceRanker
 from qa.query.features import RUN_FEATURES
@@ -113,14 +121,21 @@ def choose(rows: list[dict], way: str) -> dict:
     def decisions(subset):
         return [Decision(*best_of(r, way, weights), r["answerable"], r["domain"]) for r in subset]
 
-    promise = threshold_for_promise(
-        decisions([r for r in rows if r["promise"]]), THRESHOLDS["answer_accuracy"], THRESHOLDS["refusal_accuracy"]
-    )
-    threshold = promise if promise is not None else threshold_for_precision(decisions(rows), PRECISION)
+    if way == "rules+read":  # a veto on the rules' answers: the veto's budget rule (bench/veto_eval.py)
+        kept = [r[way][0] for r in rows if r["answerable"] and r[way][1] and r[way][0] >= 0]
+        threshold, rule = threshold_for_budget(kept, VETO_BUDGET)[0], "budget"
+    else:
+        promise = threshold_for_promise(
+            decisions([r for r in rows if r["promise"]]),
+            THRESHOLDS["answer_accuracy"],
+            THRESHOLDS["refusal_accuracy"],
+        )
+        threshold = promise if promise is not None else threshold_for_precision(decisions(rows), PRECISION)
+        rule = "promise" if promise is not None else "precision"
     groups = sorted({r["group"] for r in rows} | {r["domain"] for r in rows})
     return {
         "threshold": threshold,
-        "rule": "promise" if promise is not None else "precision",
+        "rule": rule,
         "weights": None if weights is None else [float(w) for w in weights],
         "all": summary(decisions(rows), threshold),
         **{g: summary(decisions([r for r in rows if g in (r["group"], r["domain"])]), threshold) for g in groups},
@@ -146,8 +161,9 @@ def write_use(path: Path, table: dict) -> None:
             "threshold": chosen["threshold"],
             "dev": chosen["all"],
         },
-        "chosen_by": "bench/reader_eval.py on the dev split (thresholds: the golden dev set's promise, else a "
-        f"balanced precision of {PRECISION}; runs: the fewest within 0.01 of the best dev score)",
+        "chosen_by": "bench/reader_eval.py on the dev split (read: the veto budget, at most "
+        f"{VETO_BUDGET:.0%} of the rules' right dev answers vetoed; learned-read: the golden dev set's promise, "
+        f"else a balanced precision of {PRECISION}; runs: the fewest within 0.01 of the best dev score)",
     }
     path.write_text(json.dumps(card, indent=1) + "\n")
 

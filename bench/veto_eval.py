@@ -20,7 +20,6 @@ bench/out/veto-eval.json and prints the tables.
 import argparse
 import hashlib
 import json
-import math
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import qa
 from qa.eval import squad
 from qa.eval.golden import judge, load_cases
 from qa.learn.examples import Examples
+from qa.learn.fit import VETO_BUDGET, threshold_for_budget
 from qa.learn.questions import squad_questions
 from qa.query.evidence import evidence_ranker
 from qa.query.fusion import build_fusion
@@ -43,7 +43,7 @@ from qa.query.veto import FORMAT, VERSION, VetoedRanking
 ARTICLE_DEV = Path("tests/golden/article-dev.jsonl")
 SPLITS = MODELS / "covid-qa-splits.json"
 VETO = MODELS / "veto.json"
-BUDGET = 0.02
+BUDGET = VETO_BUDGET
 RULE = (
     "the highest t (rounded down to 3 decimals) such that at most 2% (rounded down) of the dev answerable "
     "questions the rules answer correctly are vetoed (learned best-run probability < t); dev = "
@@ -176,9 +176,8 @@ def figures(rows: list[dict]) -> dict:
 
 def choose_threshold(rows: list[dict]) -> tuple[float, int, int]:
     """RULE: the highest t vetoing at most floor(BUDGET * n) of the n correct dev answers."""
-    ps = sorted(r["p"] for r in rows if r["answerable"] and r["correct"])
-    allowed = math.floor(BUDGET * len(ps))
-    t = math.floor(ps[allowed] * 1000) / 1000 if allowed < len(ps) else 1.0
+    ps = [r["p"] for r in rows if r["answerable"] and r["correct"]]
+    t, allowed = threshold_for_budget(ps, BUDGET)
     return t, allowed, len(ps)
 
 

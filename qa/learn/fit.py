@@ -5,6 +5,7 @@ JSON form `qa/query/learned.py` evaluates with numpy alone, and the export is ch
 scikit-learn's own predictions before it is used.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,6 +125,19 @@ def threshold_for_precision(decisions: list[Decision], precision: float) -> floa
         if balanced_precision(decisions, t) >= precision:
             return t
     return 1.0
+
+
+# The share of right dev answers a veto may remove (bench/veto_eval.py WHY: the golden promise's margin)
+VETO_BUDGET = 0.02
+
+
+def threshold_for_budget(kept: list[float], budget: float) -> tuple[float, int]:
+    """A veto's threshold: the highest t (rounded down to 3 decimals) below which at most floor(budget * n) of
+    the n probabilities in `kept` fall (those of dev answers that are right and must not be vetoed), and that
+    number of vetoes allowed. A veto only removes answers, so the budget bounds the accuracy it may cost."""
+    ordered = sorted(kept)
+    allowed = math.floor(budget * len(ordered))
+    return (math.floor(ordered[allowed] * 1000) / 1000 if allowed < len(ordered) else 1.0), allowed
 
 
 def threshold_for_promise(decisions: list[Decision], accuracy: float, refusals: float) -> float | None:

@@ -9,6 +9,7 @@ from qa.learn.fit import (
     Decision,
     balanced_precision,
     decision_auc,
+    threshold_for_budget,
     threshold_for_precision,
     threshold_for_promise,
 )
@@ -87,6 +88,15 @@ def test_promise_threshold_is_the_middle_of_the_feasible_range():
     # half the unanswerable refused is enough: (0.2, 0.8] -> grid points 0.3 and 0.6 -> their middle
     assert threshold_for_promise(d, accuracy=1.0, refusals=0.5) == pytest.approx((0.3 + 0.6) / 2)
     assert threshold_for_promise([Decision(0.2, False, True)], accuracy=0.9, refusals=1.0) is None
+
+
+def test_veto_budget_threshold_vetoes_at_most_its_share_of_right_answers():
+    kept = [0.9, 0.5, 0.05, 0.3, 0.0123, 0.7, 0.2, 0.6, 0.8, 0.4]
+    # 10% of 10: one right answer may be vetoed, the lowest; t is the next, rounded down to 3 decimals
+    assert threshold_for_budget(kept, 0.10) == (0.05, 1)
+    assert threshold_for_budget(kept, 0.02) == (0.012, 0)  # none may go: t sits at or below the lowest
+    assert sum(p < threshold_for_budget(kept, 0.25)[0] for p in kept) <= 2
+    assert threshold_for_budget([], 0.02) == (1.0, 0)
 
 
 def test_document_terms_collects_each_documents_sentence_terms(service):
