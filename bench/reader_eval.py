@@ -7,8 +7,8 @@ with a word changed), the article's dev golden set and the held-back 30% of its 
 their changed forms. For each way of using the reader, the threshold is the one `qa/learn/fit.py` keeps
 for the learned model (the golden dev set's promise where one reaches it, else the balanced precision), except
 for `read`, a veto on the rules' answers, whose threshold follows the veto's budget rule (`bench/veto_eval.py`:
-at most 2% of the rules' right dev answers vetoed); the dev figures by group are printed. `--write` stores the chosen way and threshold in the reader's
-card (`reader.json`). Test data is never read here; `bench/learned_eval.py` reports on it.
+at most 2% of the rules' right dev answers vetoed); the dev figures by group are printed. `--write` stores the
+chosen way and threshold in the reader's card (`reader.json`). Test data is never read here; `bench/learned_eval.py` reports on it.
 """
 
 import argparse

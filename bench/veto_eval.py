@@ -45,7 +45,7 @@ SPLITS = MODELS / "covid-qa-splits.json"
 VETO = MODELS / "veto.json"
 BUDGET = VETO_BUDGET
 RULE = (
-    "the highest t (rounded down to 3 decimals) such that at most 2% (rounded down) of the dev answerable "
+    f"the highest t (rounded down to 3 decimals) such that at most {BUDGET:.0%} (rounded down) of the dev answerable "
     "questions the rules answer correctly are vetoed (learned best-run probability < t); dev = "
     "tests/golden/article-dev.jsonl and the COVID-QA dev papers, pooled; correct = the golden verdict "
     "(article) or the answer contains a gold answer (COVID-QA answer recall)"
