@@ -115,6 +115,7 @@ def test_notebook_with_uploaded_documents_survives_a_restart(
         _open(page, url)
         _choose(page, "#qa-notebook", "Field notes")
         expect(checks).to_have_count(1)
+        expect(checks.first).to_contain_text("field.pdf")  # the bundled notebook also shows one source
         ask(page, "What does the greenhouse on Lantern Street grow?")
         expect(answers.first).to_contain_text("saffron")
 

@@ -118,6 +118,14 @@ def test_respond_ignores_empty_input_and_reports_errors_in_the_chat(service):
     assert turns == [] and panels == {}
 
 
+def test_ticks_sent_before_a_notebook_switch_reached_the_page_do_not_empty_the_choice(service):
+    handlers = ChatHandlers({"extractive": service})
+    *_, (_, chat, *_rest) = handlers.respond("Who bought Joyo.com?", [], [], {}, 5, None, None, ["other-notebook-doc"])
+    assert "Amazon" in chat[-1]["content"], "another notebook's ticks are stale: this notebook opens all ticked"
+    *_, (_, chat, *_rest) = handlers.respond("Who bought Joyo.com?", [], [], {}, 5, None, None, [])
+    assert "No sources are selected" in chat[-1]["content"], "nothing ticked stays an empty choice"
+
+
 def test_unexpected_failure_shows_a_short_message_not_a_traceback(service):
     class Broken:
         def stream(self, *args, **kwargs):

@@ -124,11 +124,14 @@ class ChatHandlers:
 
 
 def _restriction(service: QAService, ticked: list[str] | None) -> list[str] | None:
-    """The ticked sources as a restriction; None when every document is ticked (or none is known)."""
+    """The ticked sources as a restriction; None when every document is ticked (or none is known).
+    Ticks that name only another notebook's documents were sent before a notebook switch reached the
+    page; a notebook opens with every document ticked, so they mean no restriction, not an empty one."""
     if ticked is None:
         return None
     every = {d.id for d in service.documents()}
-    return None if every <= set(ticked) else [i for i in ticked if i in every]
+    mine = [i for i in ticked if i in every]
+    return None if every <= set(ticked) or (ticked and not mine) else mine
 
 
 def _message(role: str, content: str) -> dict:
