@@ -36,7 +36,14 @@ class Question:
 
     @property
     def spans(self) -> list[tuple[int, int]]:
-        return [(start, start + len(text)) for text, start in self.answers]
+        """The gold spans without the whitespace some annotations begin or end with (" Seroconversion
+        ..."): chunks and sentences are stored without their edge whitespace, so a passage that holds the
+        whole answer text would otherwise not count as covering it."""
+        return [
+            (start + len(text) - len(text.lstrip()), start + len(text.rstrip()))
+            for text, start in self.answers
+            if text.strip()
+        ]
 
 
 @dataclass(frozen=True)

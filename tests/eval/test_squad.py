@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from qa.apps.cli import main
-from qa.eval.squad import f1, normalize_answer
+from qa.eval.squad import Question, f1, normalize_answer
 
 MINI = Path("tests/golden/squad-mini.json")
 KEYS = ["n", "hit@1", "hit@5", "mrr", "answer_recall", "f1", "citation_precision", "latency_p50_ms"]
@@ -24,6 +24,11 @@ def evaluated(tmp_path_factory):
     index = tmp_path_factory.mktemp("squad-index")
     assert main(["--index-dir", str(index), "eval", str(MINI), "--json"]) == 0
     return index
+
+
+def test_gold_spans_leave_out_the_whitespace_an_annotation_begins_or_ends_with():
+    q = Question("1", "q?", "a.txt", [(" Seroconversion occurred ", 100), ("86%", 7), ("  ", 50)])
+    assert q.spans == [(101, 124), (7, 10)], "a chunk stored without edge whitespace still covers the answer"
 
 
 def test_squad_eval_reports_the_metrics_as_json(evaluated, capsys):
