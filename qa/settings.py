@@ -82,12 +82,12 @@ class Settings(BaseSettings):
         "(default: the one the evidence ranker was made with: learned for learned, weighted for rules)",
     )
     evidence: Literal["rules", "learned", "vetoed", "read", "learned-read"] = Field(
-        "rules",
+        "read",
         description="How the answering sentence is picked and the answer-or-refuse decision made: "
         "the hand-set rules, the model fitted on data (qa/models/evidence.json), the rules with a veto "
         "(refuse also when that model's best run is below the threshold in qa/models/veto.json), the rules "
-        "with the reader's veto (refuse also when the reader, qa/models/reader.onnx, reads their run as not "
-        "stating the answer), or the learned model's best runs re-read by the reader",
+        "with the reader's veto (the default: refuse also when the reader, qa/models/reader.onnx, reads their "
+        "run as not stating the answer), or the learned model's best runs re-read by the reader",
     )
     evidence_chunks: int = Field(10, ge=1, le=50, description="Best chunks whose sentence runs are candidate evidence")
     answer_threshold: float | None = Field(

@@ -69,7 +69,8 @@ def test_unknown_evidence_ranker_is_a_config_error(service):
 
 
 def test_rules_explain_their_runs_too(service):
-    reply = service.ask("Who bought Joyo.com?", explain=True)
-    assert service.settings.evidence == "rules" and reply.explanation.runs
+    rules = qa.load(index_dir=service.settings.index_dir, evidence="rules")
+    reply = rules.ask("Who bought Joyo.com?", explain=True)
+    assert reply.explanation.runs
     assert "Hand-set rules" in reply.explanation.reason
     assert set(reply.explanation.runs[0].features) == {"dense", "cover", "fits"}
