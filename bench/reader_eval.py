@@ -187,9 +187,9 @@ def main() -> int:
         write_use(args.reader / "reader.json", table)
     print(
         "| way | threshold (rule) | dev answerable right | dev unanswerable refused | article right / refused | "
-        "article written refused | covid right | covid leave-out / perturbed refused |"
+        "article written refused | covid right | covid leave-out / perturbed refused | news right / written refused |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for way, t in table.items():
 
         def g(name: str, key: str, t: dict = t) -> float:
@@ -200,7 +200,8 @@ def main() -> int:
             f"{t['all']['unanswerable_refused']:.3f} | {g('article', 'answerable_right'):.3f} / "
             f"{g('article', 'unanswerable_refused'):.3f} | {g('article/written', 'unanswerable_refused'):.3f} | "
             f"{g('covid', 'answerable_right'):.3f} | {g('covid/leave-out', 'unanswerable_refused'):.3f} / "
-            f"{g('covid/perturbed', 'unanswerable_refused'):.3f} |"
+            f"{g('covid/perturbed', 'unanswerable_refused'):.3f} | {g('news', 'answerable_right'):.3f} / "
+            f"{g('news/written', 'unanswerable_refused'):.3f} |"
         )
     return 0
 
