@@ -401,7 +401,14 @@ class QAService:
     def _build(self, corpus: Corpus, generation: str) -> _Engine:
         s = self.settings
         retriever = HybridRetriever(
-            self._store, corpus, self._embedder, self._fusion, s.top_k, s.dense_candidates, s.evidence_chunks
+            self._store,
+            corpus,
+            self._embedder,
+            self._fusion,
+            s.top_k,
+            s.dense_candidates,
+            s.evidence_chunks,
+            s.exact_search_limit,
         )
         return _Engine(corpus, retriever, self._ranker(corpus), generation)
 

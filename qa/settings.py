@@ -22,6 +22,8 @@ from qa.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "qa.toml"
 MAX_TOP_K = 50  # passages a question may ask for (the web chat's slider, the API and settings alike)
+# Below this many sentences an exact in-process search beats a Chroma query (bench/exact_search.py)
+EXACT_SEARCH_SENTENCES = 2000
 
 
 class Settings(BaseSettings):
@@ -75,11 +77,19 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Chunks passed to the answer model")
     dense_candidates: int = Field(256, ge=1, le=1000, description="Sentences fetched from Chroma")
+    exact_search_sentences: int = Field(
+        EXACT_SEARCH_SENTENCES,
+        ge=0,
+        description="A question over at most this many sentences is searched exactly in process "
+        "instead of through Chroma's approximate index (faster there, and it misses nothing); "
+        "not with chroma_url, where every question asks the server",
+    )
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the score with fusion=weighted")
     fusion: Literal["learned", "weighted", "rrf"] | None = Field(
         None,
         description="How dense and BM25 scores combine: the fitted model, a weighted mix, or reciprocal rank "
-        "(default: the one the evidence ranker was made with: learned for learned, weighted for rules)",
+        "(default: the one the evidence ranker was made with: learned for learned and learned-read, weighted for "
+        "rules, vetoed and read)",
     )
     evidence: Literal["rules", "learned", "vetoed", "read", "learned-read"] = Field(
         "read",
@@ -177,6 +187,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"{shown!r} is not an http(s)://host[:port]/v1 address")
             urls.append(url.strip().rstrip("/"))
         return list(dict.fromkeys(urls))
+
+    @property
+    def exact_search_limit(self) -> int:
+        """`exact_search_sentences`, or 0 with a Chroma server: a question there always asks the server, so
+        that one that is down is reported (`IndexUnavailable`), not hidden behind the last snapshot."""
+        return 0 if self.chroma_url else self.exact_search_sentences
 
     @field_validator("chunk_overlap")
     @classmethod

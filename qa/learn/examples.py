@@ -21,6 +21,7 @@ from qa.query.features import FeatureExtractor, candidates
 from qa.query.fusion import Fusion, chunk_features
 from qa.query.ordering import ranks
 from qa.query.retrieval import HybridRetriever, Retrieval
+from qa.settings import EXACT_SEARCH_SENTENCES
 
 _CHUNK_NEGATIVES = 60  # per question: the best-ranked negatives by either signal
 
@@ -68,6 +69,7 @@ class Examples:
     top_k: int = 5
     dense_candidates: int = 256
     pool: int = 10
+    exact_up_to: int = EXACT_SEARCH_SENTENCES  # as the product searches (`Settings.exact_search_sentences`)
     _left_out: tuple[frozenset[str], Corpus] | None = field(default=None, init=False, repr=False)
 
     def corpus_for(self, q: LabelledQuestion) -> Corpus:
@@ -80,7 +82,14 @@ class Examples:
     def retrieve(self, q: LabelledQuestion, fusion: Fusion | None = None) -> tuple[Corpus, Retrieval]:
         corpus = self.corpus_for(q)
         retriever = HybridRetriever(
-            self.store, corpus, self.embedder, fusion or self.fusion, self.top_k, self.dense_candidates, self.pool
+            self.store,
+            corpus,
+            self.embedder,
+            fusion or self.fusion,
+            self.top_k,
+            self.dense_candidates,
+            self.pool,
+            self.exact_up_to,
         )
         return corpus, retriever.retrieve(condense(q.text, list(q.history)))
 

@@ -235,8 +235,9 @@ class Corpus:
         """A mask over chunks: True for those of `sources` (restricting a question to chosen documents)."""
         return np.isin(self.chunk_doc, [self._number[s] for s in sources if s in self._number])
 
-    def sentence_count(self, sources: Collection[str]) -> int:
-        return int(np.isin(self.sentence_doc, [self._number[s] for s in sources if s in self._number]).sum())
+    def sentences_of(self, sources: Collection[str]) -> np.ndarray:
+        """The sentence rows of `sources`, in corpus order."""
+        return np.flatnonzero(np.isin(self.sentence_doc, [self._number[s] for s in sources if s in self._number]))
 
     def sentence_text(self, index: int) -> str:
         """The text of sentence `index` (without making the whole `Sentence`)."""

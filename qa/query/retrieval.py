@@ -88,7 +88,12 @@ class HybridRetriever:
         top_k: int,
         dense_candidates: int,
         pool: int,
+        exact_up_to: int = 0,
     ):
+        """`exact_up_to`: a question over at most this many sentences (the corpus, or the documents it is
+        restricted to) is searched exactly from the snapshot's vectors instead of through the store's
+        approximate index: below a few thousand sentences that is faster than a store query (whose fixed cost
+        is most of a warm ask on a small corpus) and it misses nothing."""
         self._store = store
         self._corpus = corpus
         self._embedder = embedder
@@ -96,6 +101,7 @@ class HybridRetriever:
         self.top_k = top_k
         self._candidates = dense_candidates
         self._pool = pool
+        self._exact_up_to = exact_up_to
 
     def retrieve(self, query: Query, top_k: int | None = None, sources: Collection[str] | None = None) -> Retrieval:
         """The ranked chunks for `query`; with `sources`, only chunks of those documents are candidates."""
@@ -103,23 +109,40 @@ class HybridRetriever:
         texts = [query.search] if query.search == query.focus else [query.search, query.focus]
         vectors = self._embedder.embed_queries(texts)
         search_vec, focus_vec = vectors[0], vectors[-1]
-        similarity = self._dense_sentences(search_vec, sources)
+        similarity, exact = self._dense_sentences(search_vec, sources)
         lexical = self._corpus.bm25_scores(terms(query.search))
         allowed = self._corpus.chunks_of(sources) if sources is not None else None
-        similarity.update(
-            self._missed_by_the_dense_search(search_vec, similarity, lexical, max(k, self._pool), allowed)
-        )
+        if not exact:
+            similarity.update(
+                self._missed_by_the_dense_search(search_vec, similarity, lexical, max(k, self._pool), allowed)
+            )
         signals = ChunkSignals(self._chunk_dense(similarity), lexical, self._corpus.chunk_doc)
         fused = self._fusion.score(signals)
         ranked = ranked_chunks(self._corpus, signals, fused, max(k, self._pool), allowed)
         return Retrieval(query, ranked, k, search_vec, focus_vec, similarity, signals, allowed)
 
-    def _dense_sentences(self, vector: np.ndarray, sources: Collection[str] | None = None) -> dict[int, float]:
-        """Similarity of the nearest sentences (of `sources` only, when given), keyed by corpus sentence index."""
-        available = len(self._corpus.sentences) if sources is None else self._corpus.sentence_count(sources)
-        found = self._store.nearest_sentences(vector, min(self._candidates, available), sources)
-        rows = self._corpus.sentence_rows([sid for sid, _ in found])
-        return {row: sim for row, (_, sim) in zip(rows, found) if row is not None}
+    def _dense_sentences(
+        self, vector: np.ndarray, sources: Collection[str] | None = None
+    ) -> tuple[dict[int, float], bool]:
+        """Similarity of the nearest sentences (of `sources` only, when given), keyed by corpus sentence index,
+        and whether the search was exact."""
+        rows = None if sources is None else self._corpus.sentences_of(sources)
+        available = len(self._corpus.sentences) if rows is None else len(rows)
+        n = min(self._candidates, available)
+        if available <= self._exact_up_to:
+            return self._exact_nearest(vector, np.arange(available) if rows is None else rows, n), True
+        found = self._store.nearest_sentences(vector, n, sources)
+        found_rows = self._corpus.sentence_rows([sid for sid, _ in found])
+        return {row: sim for row, (_, sim) in zip(found_rows, found) if row is not None}, False
+
+    def _exact_nearest(self, vector: np.ndarray, rows: np.ndarray, n: int) -> dict[int, float]:
+        """The `n` sentences of `rows` most similar to `vector`, scored from the snapshot's vectors (ties in
+        corpus order)."""
+        if n <= 0:  # (an empty snapshot's vectors have no width to multiply)
+            return {}
+        similarity = self._corpus.sentence_vectors[rows] @ vector
+        best = np.argsort(-similarity, kind="stable")[:n]
+        return {int(rows[i]): float(similarity[i]) for i in best}
 
     def _missed_by_the_dense_search(
         self, vector: np.ndarray, similarity: dict[int, float], lexical: np.ndarray, n: int, allowed: np.ndarray | None

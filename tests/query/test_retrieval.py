@@ -125,3 +125,46 @@ def test_an_exact_dense_search_is_left_as_it_is():
     retrieval = retriever.retrieve(question)
     returned = dict(CorpusStore(CORPUS).nearest_sentences(vector(question.search), 3))
     assert {CORPUS.sentences[i].id for i in retrieval.sentence_similarity} == set(returned)
+
+
+def test_a_corpus_within_the_exact_limit_is_searched_from_the_snapshot_not_the_store():
+    """Below `exact_up_to` sentences the store's approximate search is not asked: nothing it would miss is missed."""
+    question = _question("How many rakes does the shed hold?")
+    missed = {"garden.txt#s2", "garden.txt#s3"}
+    exact = HybridRetriever(
+        MissingStore(CORPUS, missed), CORPUS, HashEmbedder(), WeightedFusion(0.5), 2, 3, 3, len(CORPUS.sentences)
+    ).retrieve(question)
+    nearest = CorpusStore(CORPUS).nearest_sentences(vector(question.search), 3)
+    assert {CORPUS.sentences[i].id for i in exact.sentence_similarity} == {sid for sid, _ in nearest}
+    for sid, sim in nearest:
+        (row,) = CORPUS.sentence_rows([sid])
+        assert exact.sentence_similarity[row] == pytest.approx(sim, abs=1e-6)
+    (rakes,) = CORPUS.sentence_rows(["garden.txt#s2"])
+    assert rakes in exact.sentence_similarity
+
+
+def test_an_exact_search_of_chosen_documents_reads_only_their_sentences():
+    retriever = HybridRetriever(
+        MissingStore(CORPUS, {"tower.txt#s0"}), CORPUS, HashEmbedder(), WeightedFusion(0.5), 2, 8, 3, 4
+    )
+    retrieval = retriever.retrieve(_question("When was the observatory telescope built?"), sources={"tower.txt"})
+    assert {CORPUS.sentences[i].id for i in retrieval.sentence_similarity} == {f"tower.txt#s{i}" for i in range(4)}
+    assert [r.titled.chunk.source for r in retrieval.pool] == ["tower.txt"] * len(retrieval.pool)
+
+
+class CountingStore(CorpusStore):
+    def __init__(self, corpus):
+        super().__init__(corpus)
+        self.asked = 0
+
+    def nearest_sentences(self, vector, n, sources=None):
+        self.asked += 1
+        return super().nearest_sentences(vector, n, sources)
+
+
+def test_the_store_is_asked_only_over_the_exact_limit():
+    question = _question("How many rakes does the shed hold?")
+    for limit, asked in [(len(CORPUS.sentences) - 1, 1), (len(CORPUS.sentences), 0)]:
+        store = CountingStore(CORPUS)
+        HybridRetriever(store, CORPUS, HashEmbedder(), WeightedFusion(0.5), 2, 3, 3, limit).retrieve(question)
+        assert store.asked == asked

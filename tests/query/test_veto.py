@@ -118,7 +118,14 @@ def test_the_model_sees_the_retrieval_its_own_fusion_would_make(vetoed):
     s = vetoed.settings
     fusion = build_fusion("learned", s.dense_weight)
     learned = HybridRetriever(
-        vetoed.store, engine.corpus, vetoed.embedder, fusion, s.top_k, s.dense_candidates, s.evidence_chunks
+        vetoed.store,
+        engine.corpus,
+        vetoed.embedder,
+        fusion,
+        s.top_k,
+        s.dense_candidates,
+        s.evidence_chunks,
+        s.exact_search_limit,
     )
     for question in ["Who bought Joyo.com?", "What was Xiaomi's revenue in 2023?", "Where was Lei Jun born?"]:
         query = condense(question, [])
