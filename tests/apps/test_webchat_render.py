@@ -126,6 +126,13 @@ def test_ticks_sent_before_a_notebook_switch_reached_the_page_do_not_empty_the_c
     assert "No sources are selected" in chat[-1]["content"], "nothing ticked stays an empty choice"
 
 
+def test_a_question_asked_before_the_page_shows_its_ticks_uses_every_document(service):
+    """The source box is empty until the page's load fills it; that emptiness is not the user's choice."""
+    handlers = ChatHandlers({"extractive": service})
+    *_, (_, chat, *_rest) = handlers.respond("Who bought Joyo.com?", [], [], {}, 5, None, None, [], False)
+    assert "Amazon" in chat[-1]["content"] and "qa-cite" in chat[-1]["content"]
+
+
 def test_unexpected_failure_shows_a_short_message_not_a_traceback(service):
     class Broken:
         def stream(self, *args, **kwargs):

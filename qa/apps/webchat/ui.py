@@ -49,10 +49,13 @@ class ChatHandlers:
         model: str | None = None,
         notebook: str | None = None,
         sources: list[str] | None = None,
+        ticks_shown: bool = True,
         request: gr.Request | None = None,
     ) -> Iterator[tuple]:
         """Stream one answer into the chat: (textbox, chat, turns, panels, sources) per update. `sources`
-        are the ticked documents; all of them ticked means no restriction."""
+        are the ticked documents; all of them ticked means no restriction. Until the page has shown its ticks
+        (`ticks_shown`, set once its load is done) the box is still empty, which is not the user's choice: a
+        question asked that soon uses every document, as the ticks will show."""
         question = (message or "").strip()
         if not question:
             yield message, chat, turns, panels, gr.skip()
@@ -62,7 +65,7 @@ class ChatHandlers:
         partial, reply = "", None
         try:
             service = self.service(model, notebook, request)
-            chosen = _restriction(service, sources)
+            chosen = _restriction(service, sources if ticks_shown else None)
             for event in service.stream(question, history=turns, top_k=int(top_k), sources=chosen):
                 if isinstance(event, Delta):
                     partial += event.text
@@ -160,6 +163,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         docs_line = gr.Markdown("", elem_id="qa-docs")
         turns, panels = gr.State([]), gr.State({})
         current, conversations = gr.State(DEFAULT_ID), gr.State({})
+        ticks_shown = gr.State(False)
         with gr.Sidebar(open=True, width=380, elem_id="qa-library"):
             with gr.Accordion("Notebook", open=True):
                 notebook = gr.Dropdown(
@@ -232,7 +236,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         for trigger in (question.submit, ask.click):
             trigger(
                 handlers.respond,
-                [question, chat, turns, panels, top_k, model, notebook, checks],
+                [question, chat, turns, panels, top_k, model, notebook, checks, ticks_shown],
                 outputs,
                 api_visibility="private",
                 show_progress="hidden",
@@ -240,7 +244,9 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         clear.click(handlers.clear, None, outputs, api_visibility="private")
         chat.select(handlers.show_sources, [panels], [sources], api_visibility="private")
         views = [docs_line, checks, picker]
-        page.load(library.load, None, [notebook, *views], api_visibility="private")
+        page.load(library.load, None, [notebook, *views], api_visibility="private").then(
+            lambda: True, None, [ticks_shown], api_visibility="private"
+        )
         notebook.change(
             library.switch,
             [notebook, current, chat, turns, panels, conversations],
