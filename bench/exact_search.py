@@ -9,6 +9,8 @@ Two corpora: the bundled article (80 sentences, its own fresh index) and COVID-Q
 query with a `where` filter on their sources against the exact search of their sentences). Questions: the
 article's golden test set, COVID-QA's first 100 questions. Both searches fetch the same number of sentences
 (`dense_candidates`); medians in milliseconds, and the share of the exact top sentences Chroma returned.
+Then a warm `ask` of the same COVID-QA questions restricted to each one's own paper (as the web chat's ticks
+do), with and without the exact search, against one query embedding in the same run.
 """
 
 import argparse
@@ -67,6 +69,33 @@ def main() -> None:
         size, c, e, r = compare(covid, corpus, questions, sources, args.rounds)
         label = "COVID-QA, all 98 papers" if papers is None else f"COVID-QA, {papers} papers"
         print(f"| {label} | {size} | {c:.2f} | {e:.2f} | {r:.3f} |")
+    print()
+    print("| warm ask on COVID-QA, restricted to the question's own paper | ask p50 ms | one query embedding p50 ms |")
+    print("|---|---|---|")
+    asked = squad.load_squad(COVID, Path("papers")).questions[:100]
+    by_name = {Path(source).name: source for source in corpus.sources}
+    for limit in (0, covid.settings.exact_search_sentences):
+        service = qa.load(
+            index_dir=Path("bench/out/covid-index"),
+            collection=squad.collection_for(COVID),
+            auto_ingest=False,
+            exact_search_sentences=limit,
+        )
+        asks, embeds = [], []
+        for _ in range(args.rounds):
+            for q in asked:
+                t = time.perf_counter()
+                service.ask(q.text, sources=[by_name[Path(q.source).name]])
+                asks.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                service.embedder.embed_queries([q.text])
+                embeds.append(time.perf_counter() - t)
+        label = (
+            "a Chroma query (exact_search_sentences=0)"
+            if limit == 0
+            else f"exact search (exact_search_sentences={limit})"
+        )
+        print(f"| {label} | {1000 * statistics.median(asks):.1f} | {1000 * statistics.median(embeds):.1f} |")
 
 
 if __name__ == "__main__":
