@@ -18,6 +18,7 @@ from qa.query.corpus import Corpus, TitledChunk
 from qa.query.fusion import ChunkSignals, Fusion
 from qa.query.ordering import best_first
 from qa.query.spans import Span
+from qa.query.stacked import Vectors
 from qa.text import terms
 
 
@@ -131,19 +132,11 @@ class HybridRetriever:
         available = len(self._corpus.sentences) if rows is None else len(rows)
         n = min(self._candidates, available)
         if available <= self._exact_up_to:
-            return self._exact_nearest(vector, np.arange(available) if rows is None else rows, n), True
+            every = np.arange(available) if rows is None else rows
+            return exact_nearest(self._corpus.sentence_vectors, every, vector, n), True
         found = self._store.nearest_sentences(vector, n, sources)
         found_rows = self._corpus.sentence_rows([sid for sid, _ in found])
         return {row: sim for row, (_, sim) in zip(found_rows, found) if row is not None}, False
-
-    def _exact_nearest(self, vector: np.ndarray, rows: np.ndarray, n: int) -> dict[int, float]:
-        """The `n` sentences of `rows` most similar to `vector`, scored from the snapshot's vectors (ties in
-        corpus order)."""
-        if n <= 0:  # (an empty snapshot's vectors have no width to multiply)
-            return {}
-        similarity = self._corpus.sentence_vectors[rows] @ vector
-        best = np.argsort(-similarity, kind="stable")[:n]
-        return {int(rows[i]): float(similarity[i]) for i in best}
 
     def _missed_by_the_dense_search(
         self, vector: np.ndarray, similarity: dict[int, float], lexical: np.ndarray, n: int, allowed: np.ndarray | None
@@ -180,6 +173,16 @@ class HybridRetriever:
             for chunk in self._corpus.chunks_of_sentence[sentence]:
                 scores[chunk] = max(scores[chunk], sim)
         return scores
+
+
+def exact_nearest(vectors: Vectors, rows: np.ndarray, vector: np.ndarray, n: int) -> dict[int, float]:
+    """The `n` sentences of `rows` most similar to `vector`, scored from the snapshot's `vectors` (ties in
+    corpus order), keyed by sentence row."""
+    if n <= 0:  # (an empty snapshot's vectors have no width to multiply)
+        return {}
+    similarity = vectors[rows] @ vector
+    best = np.argsort(-similarity, kind="stable")[:n]
+    return {int(rows[i]): float(similarity[i]) for i in best}
 
 
 def ranked_chunks(
