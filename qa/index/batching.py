@@ -64,6 +64,11 @@ class QueryBatcher:
         assert request.result is not None
         return request.result
 
+    def alone(self) -> bool:
+        """Whether the batch running now is the only work: no other lane is running one, nobody is waiting."""
+        with self._lock:
+            return self._leaders <= 1 and not self._pending
+
     def _lead(self, own: _Request) -> None:
         """Run batches while `own` waits in the queue; once it is answered or taken into another lane's
         batch, step down and pass the lane to a waiting caller (or leave it free)."""

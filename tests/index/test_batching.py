@@ -81,3 +81,27 @@ def test_lanes_run_batches_side_by_side_but_never_more_than_the_lanes():
     assert [r.tolist() for r in results] == [[[float(n), 1.0]] for n in range(200)]
     assert engine.most == 2, "two lanes should run two batches at once, and never three"
     assert max(len(b) for b in engine.batches) <= 4 and len(engine.batches) < 100
+
+
+def test_a_batch_knows_whether_it_is_the_only_work():
+    """A lone question's batch may borrow the other lanes' threads; one with others waiting or running may not."""
+    seen: list[bool] = []
+    started, release = threading.Event(), threading.Event()
+
+    def engine(texts):
+        seen.append(batcher.alone())
+        if texts == ["first"]:
+            started.set()
+            release.wait(5)
+        return np.zeros((len(texts), 2), dtype=np.float32)
+
+    batcher = QueryBatcher(engine, lanes=2)
+    batcher(["lone"])
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(batcher, ["first"])
+        assert started.wait(5)
+        second = pool.submit(batcher, ["second"])  # leads the second lane while the first runs
+        second.result(5)
+        release.set()
+        first.result(5)
+    assert seen == [True, True, False], "the first was alone when it began; the second began beside it"
