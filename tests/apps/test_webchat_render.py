@@ -10,6 +10,7 @@ from qa.apps.models import answer_models
 from qa.apps.webchat import render
 from qa.apps.webchat.ui import UNEXPECTED, ChatHandlers
 from qa.errors import ConfigError
+from qa.notebooks import DEFAULT_ID
 from qa.reply import REFUSAL, Citation, Reply, SourcePassage
 from qa.settings import Settings
 
@@ -118,19 +119,19 @@ def test_respond_ignores_empty_input_and_reports_errors_in_the_chat(service):
     assert turns == [] and panels == {}
 
 
-def test_ticks_sent_before_a_notebook_switch_reached_the_page_do_not_empty_the_choice(service):
+def test_ticks_are_the_users_choice_only_when_the_page_shows_the_asked_notebooks(service):
+    """Ticks of another notebook (a switch still on its way to the page) or of a page whose load is not done
+    (an empty box) are not a choice: a notebook opens with every document ticked."""
     handlers = ChatHandlers({"extractive": service})
-    *_, (_, chat, *_rest) = handlers.respond("Who bought Joyo.com?", [], [], {}, 5, None, None, ["other-notebook-doc"])
-    assert "Amazon" in chat[-1]["content"], "another notebook's ticks are stale: this notebook opens all ticked"
-    *_, (_, chat, *_rest) = handlers.respond("Who bought Joyo.com?", [], [], {}, 5, None, None, [])
-    assert "No sources are selected" in chat[-1]["content"], "nothing ticked stays an empty choice"
-
-
-def test_a_question_asked_before_the_page_shows_its_ticks_uses_every_document(service):
-    """The source box is empty until the page's load fills it; that emptiness is not the user's choice."""
-    handlers = ChatHandlers({"extractive": service})
-    *_, (_, chat, *_rest) = handlers.respond("Who bought Joyo.com?", [], [], {}, 5, None, None, [], False)
+    ask = "Who bought Joyo.com?"
+    *_, (_, chat, *_rest) = handlers.respond(ask, [], [], {}, 5, None, "another", ["other-doc"], DEFAULT_ID)
     assert "Amazon" in chat[-1]["content"] and "qa-cite" in chat[-1]["content"]
+    *_, (_, chat, *_rest) = handlers.respond(ask, [], [], {}, 5, None, None, [], None)
+    assert "Amazon" in chat[-1]["content"] and "qa-cite" in chat[-1]["content"]
+    *_, (_, chat, *_rest) = handlers.respond(ask, [], [], {}, 5, None, None, [], DEFAULT_ID)
+    assert "No sources are selected" in chat[-1]["content"], "nothing ticked on the shown notebook stays empty"
+    *_, (_, chat, *_rest) = handlers.respond(ask, [], [], {}, 5, None, None, ["removed-since"], DEFAULT_ID)
+    assert "No sources are selected" in chat[-1]["content"], "ticks of removed documents restrict to nothing"
 
 
 def test_unexpected_failure_shows_a_short_message_not_a_traceback(service):

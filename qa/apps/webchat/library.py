@@ -90,14 +90,22 @@ class LibraryHandlers:
     # notebooks
 
     def load(self, request: gr.Request) -> tuple:
-        """On page load: this user's notebooks, and the default one's documents."""
-        return (gr.update(choices=self.notebook_choices(request), value=DEFAULT_ID), *self.views(DEFAULT_ID, request))
+        """On page load: this user's notebooks, and the default one, shown with its documents."""
+        choices = self.notebook_choices(request)
+        return (gr.update(choices=choices, value=DEFAULT_ID), DEFAULT_ID, *self.views(DEFAULT_ID, request))
 
     def switch(
-        self, target: str, current: str, chat: list, turns: list, panels: dict, conversations: dict, request: gr.Request
+        self,
+        target: str,
+        current: str | None,
+        chat: list,
+        turns: list,
+        panels: dict,
+        conversations: dict,
+        request: gr.Request,
     ) -> tuple:
-        """Keep the current notebook's conversation, bring back the target's, show its documents."""
-        conversations = {**conversations, current: (chat, turns, panels)}
+        """Keep the shown notebook's conversation, bring back the target's, show its documents."""
+        conversations = {**conversations, current or DEFAULT_ID: (chat, turns, panels)}
         chat, turns, panels = conversations.get(target, ([], [], {}))
         last = max(panels) if panels else None
         sources = panels[last] if last is not None else render.empty_sources_html()

@@ -49,13 +49,15 @@ class ChatHandlers:
         model: str | None = None,
         notebook: str | None = None,
         sources: list[str] | None = None,
-        ticks_shown: bool = True,
+        shown: str | None = DEFAULT_ID,
         request: gr.Request | None = None,
     ) -> Iterator[tuple]:
         """Stream one answer into the chat: (textbox, chat, turns, panels, sources) per update. `sources`
-        are the ticked documents; all of them ticked means no restriction. Until the page has shown its ticks
-        (`ticks_shown`, set once its load is done) the box is still empty, which is not the user's choice: a
-        question asked that soon uses every document, as the ticks will show."""
+        are the ticked documents; all of them ticked means no restriction. They are the user's choice only
+        when the page shows the asked notebook's ticks (`shown`: the notebook whose documents the page shows,
+        None until its load is done). Before that, or while a switch to another notebook is on its way, they
+        are an empty box or another notebook's; a notebook opens with every document ticked, so the question
+        uses every document, as the ticks will show."""
         question = (message or "").strip()
         if not question:
             yield message, chat, turns, panels, gr.skip()
@@ -65,7 +67,7 @@ class ChatHandlers:
         partial, reply = "", None
         try:
             service = self.service(model, notebook, request)
-            chosen = _restriction(service, sources if ticks_shown else None)
+            chosen = _restriction(service, sources if shown == (notebook or DEFAULT_ID) else None)
             for event in service.stream(question, history=turns, top_k=int(top_k), sources=chosen):
                 if isinstance(event, Delta):
                     partial += event.text
@@ -127,14 +129,12 @@ class ChatHandlers:
 
 
 def _restriction(service: QAService, ticked: list[str] | None) -> list[str] | None:
-    """The ticked sources as a restriction; None when every document is ticked (or none is known).
-    Ticks that name only another notebook's documents were sent before a notebook switch reached the
-    page; a notebook opens with every document ticked, so they mean no restriction, not an empty one."""
+    """The ticked sources as a restriction (documents removed since they were ticked left out); None when
+    every document is ticked, or when there are no ticks of the user's to go by."""
     if ticked is None:
         return None
     every = {d.id for d in service.documents()}
-    mine = [i for i in ticked if i in every]
-    return None if every <= set(ticked) or (ticked and not mine) else mine
+    return None if every <= set(ticked) else [i for i in ticked if i in every]
 
 
 def _message(role: str, content: str) -> dict:
@@ -162,8 +162,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         )
         docs_line = gr.Markdown("", elem_id="qa-docs")
         turns, panels = gr.State([]), gr.State({})
-        current, conversations = gr.State(DEFAULT_ID), gr.State({})
-        ticks_shown = gr.State(False)
+        current, conversations = gr.State(None), gr.State({})
         with gr.Sidebar(open=True, width=380, elem_id="qa-library"):
             with gr.Accordion("Notebook", open=True):
                 notebook = gr.Dropdown(
@@ -236,7 +235,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         for trigger in (question.submit, ask.click):
             trigger(
                 handlers.respond,
-                [question, chat, turns, panels, top_k, model, notebook, checks, ticks_shown],
+                [question, chat, turns, panels, top_k, model, notebook, checks, current],
                 outputs,
                 api_visibility="private",
                 show_progress="hidden",
@@ -244,9 +243,7 @@ def build(services: dict[str, QAService], notebooks: Notebooks) -> gr.Blocks:
         clear.click(handlers.clear, None, outputs, api_visibility="private")
         chat.select(handlers.show_sources, [panels], [sources], api_visibility="private")
         views = [docs_line, checks, picker]
-        page.load(library.load, None, [notebook, *views], api_visibility="private").then(
-            lambda: True, None, [ticks_shown], api_visibility="private"
-        )
+        page.load(library.load, None, [notebook, current, *views], api_visibility="private")
         notebook.change(
             library.switch,
             [notebook, current, chat, turns, panels, conversations],
