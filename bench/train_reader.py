@@ -28,6 +28,8 @@ import torch
 from tokenizers import Tokenizer
 from transformers import BertModel
 
+from qa.learn.fit import auc
+
 OUT = Path("bench/out")
 MODELS = Path("qa/models")
 MAX_TOKENS = 160
@@ -79,16 +81,6 @@ def encode(tok: Tokenizer, batch: list[dict]) -> dict[str, torch.Tensor]:
         "attention_mask": torch.from_numpy(mask),
         "token_type_ids": torch.from_numpy(types),
     }
-
-
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    pos, neg = scores[labels == 1], scores[labels == 0]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="stable")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 @torch.no_grad()
