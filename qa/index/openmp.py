@@ -15,6 +15,7 @@ the machine is waiting for one (`idle_cores`); otherwise it runs on one thread, 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 SPIN_TURNS = 1000
@@ -41,11 +42,39 @@ def openmp_environment(threads: int) -> Iterator[bool]:
 
 
 def idle_cores(loadavg: Path = Path("/proc/loadavg")) -> int:
-    """Cores of this process's CPU set that no runnable thread on the machine wants now, the caller's
-    own not counted as idle (Linux's count of runnable threads in /proc/loadavg); 0 where it cannot be read."""
+    """Cores this process may use (`usable_cores`) that no runnable thread on the machine wants now, the
+    caller's own not counted as idle (Linux's count of runnable threads in /proc/loadavg); 0 where it cannot
+    be read."""
     try:
         runnable = int(loadavg.read_text(encoding="ascii").split()[3].split("/")[0])
-        cores = len(os.sched_getaffinity(0))
-    except (OSError, ValueError, IndexError, AttributeError):
+    except (OSError, ValueError, IndexError):
         return 0
-    return max(0, cores - max(1, runnable))
+    return max(0, usable_cores() - max(1, runnable))
+
+
+@cache
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores of this process's CPU set, fewer when a container's CPU quota allows fewer whole CPUs (cgroup
+    v2 `cpu.max`, v1 `cpu.cfs_quota_us`): two threads under a one-CPU quota use it up twice as fast and then
+    wait out the rest of each period."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        cores = os.cpu_count() or 1
+    quota = _quota(cgroup)
+    return max(1, min(cores, int(quota)) if quota is not None else cores)
+
+
+def _quota(cgroup: Path) -> float | None:
+    """CPUs per period the cgroup quota allows; None when there is none (or it cannot be read)."""
+    try:
+        parts = (cgroup / "cpu.max").read_text(encoding="ascii").split()
+        return None if parts[0] == "max" else int(parts[0]) / int(parts[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text(encoding="ascii"))
+        period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 or period <= 0 else quota / period

@@ -8,7 +8,7 @@ import pytest
 
 from qa.index import embedding
 from qa.index.embedding import E5Embedder
-from qa.index.openmp import SPIN_TURNS, idle_cores, openmp_environment
+from qa.index.openmp import SPIN_TURNS, idle_cores, openmp_environment, usable_cores
 
 
 class RecordingLimits:
@@ -82,7 +82,7 @@ def test_what_the_user_set_is_kept(monkeypatch):
 
 
 def test_idle_cores_counts_the_runnable_threads_besides_the_caller(tmp_path):
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     loadavg = tmp_path / "loadavg"
     loadavg.write_text("0.52 0.61 0.70 1/96 4242\n")
     assert idle_cores(loadavg) == cores - 1
@@ -91,3 +91,20 @@ def test_idle_cores_counts_the_runnable_threads_besides_the_caller(tmp_path):
     loadavg.write_text("not a load average")
     assert idle_cores(loadavg) == 0
     assert idle_cores(tmp_path / "missing") == 0
+
+
+def test_a_containers_cpu_quota_caps_the_usable_cores(tmp_path):
+    cores = len(os.sched_getaffinity(0))
+    v2, v1 = tmp_path / "v2", tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert usable_cores(v2) == 1, "one and a half CPUs: one whole one"
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert usable_cores.__wrapped__(v2) == cores
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert usable_cores(v1) == 1
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert usable_cores.__wrapped__(v1) == cores
+    assert usable_cores(tmp_path / "no-cgroup") == cores
