@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import qa
-from qa.query import corpus as corpus_module
+from qa.query import corpus_load
 from qa.query.corpus import Corpus
 
 FILES = 14
@@ -64,8 +64,8 @@ def test_kill_9_mid_ingest_is_invisible_and_repaired(tmp_path, many, monkeypatch
     """`stacked`: the documents the repairing ingest adds are stacked on the snapshot of those committed
     before the kill (`stacked.py`), as on a large corpus, instead of merged into it."""
     if stacked:
-        monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
-        monkeypatch.setattr(corpus_module, "MERGE_AT", 1)
+        monkeypatch.setattr(corpus_load, "STACK_FROM", 0)
+        monkeypatch.setattr(corpus_load, "MERGE_AT", 1)
     index = tmp_path / "index"
     _ingest_until_killed(index, many, committed_before_kill=7 if stacked else 3)
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from qa.query import corpus as corpus_module
+from qa.query import corpus_load
 from qa.query.corpus import Corpus
 
 NOTES = {
@@ -83,7 +83,7 @@ def _arrays(columns) -> dict[str, np.ndarray]:
 def test_a_load_read_a_document_at_a_time_equals_one_read_whole(ingest_notes, monkeypatch):
     docs, service = ingest_notes(NOTES)
     whole = Corpus.load(service.store)
-    monkeypatch.setattr(corpus_module, "DOCUMENTS_PER_PART", 1)
+    monkeypatch.setattr(corpus_load, "DOCUMENTS_PER_PART", 1)
     parts = Corpus.load(service.store)
     assert parts.documents == whole.documents and len(parts.sources) == 3
     for name in ("vocabulary", "sentence_terms", "chunk_terms", "sentence_postings", "chunk_postings"):

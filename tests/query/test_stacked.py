@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa.index.chunking import Chunk
-from qa.query import corpus as corpus_module
+from qa.query import corpus_load
 from qa.query.corpus import Corpus
 from qa.query.lexical import Inverted, inverted
 from qa.query.packed import Packed, Ragged
@@ -61,7 +61,7 @@ def test_stacked_postings_equal_the_index_of_the_whole_table():
 def stacked(ingest_notes, monkeypatch):
     """A service over three notes, then two more stacked on their snapshot; and a full load of the same.
     (Stacked however small the base, and until the added documents outgrow it, not an eighth of it.)"""
-    monkeypatch.setattr(corpus_module, "MERGE_AT", 1)
+    monkeypatch.setattr(corpus_load, "MERGE_AT", 1)
     docs, service = ingest_notes(NOTES)
     base = service.corpus()
     (docs / "mill.txt").write_text(MILL)
@@ -154,17 +154,17 @@ def test_a_removed_or_replaced_base_document_merges_the_stack_and_new_ones_stay_
 
 def test_documents_that_outgrow_an_eighth_of_the_base_are_merged_into_it(stacked, monkeypatch):
     service, on_top, _ = stacked
-    monkeypatch.setattr(corpus_module, "MERGE_AT", 8)
+    monkeypatch.setattr(corpus_load, "MERGE_AT", 8)
     base_sentences = len(on_top.columns.sentence_texts)
-    assert corpus_module.MERGE_AT * (len(on_top.sentences) - base_sentences) > base_sentences
+    assert corpus_load.MERGE_AT * (len(on_top.sentences) - base_sentences) > base_sentences
     assert Corpus.load(service.store, on_top, stack_from=0).added is None
 
 
 def test_a_service_stacks_one_more_document_and_a_new_process_stacks_it_from_the_cache(
     tmp_path, make_service, ingest_notes, monkeypatch
 ):
-    monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
-    monkeypatch.setattr(corpus_module, "MERGE_AT", 1)
+    monkeypatch.setattr(corpus_load, "STACK_FROM", 0)
+    monkeypatch.setattr(corpus_load, "MERGE_AT", 1)
     docs, service = ingest_notes(NOTES)
     assert "saffron" in service.ask("What does the greenhouse grow?").answer
     service._cache.wait()
@@ -205,7 +205,7 @@ def test_stacked_vectors_gather_rows_from_both_parts_in_the_order_asked():
 
 
 def test_stacked_documents_past_an_eighth_of_the_base_are_merged_in_the_background(tmp_path, ingest_notes, monkeypatch):
-    monkeypatch.setattr(corpus_module, "STACK_FROM", 0)
+    monkeypatch.setattr(corpus_load, "STACK_FROM", 0)
     docs, service = ingest_notes(NOTES)
     assert "saffron" in service.ask("What does the greenhouse grow?").answer
     service._cache.wait()
